@@ -1,0 +1,125 @@
+//! From bytes to a ready chat session. The caller supplies bytes (a `fetch` stream, a
+//! cache entry, a file); this module never touches a file system.
+
+use super::config::Gpt2Config;
+use super::error::{EngineError, Result};
+use super::gguf_meta::{config_from_gguf, tokenizer_from_gguf};
+use super::gguf_write::write_gguf;
+use super::model::Gpt2Model;
+use super::quantize::QuantType;
+use super::session::ChatSession;
+use super::tokenizer::Gpt2Tokenizer;
+use super::weights::format::{AnyWeightStream, WeightFormat};
+use super::weights::store::WeightStore;
+use super::weights::WeightStream;
+
+/// Config and tokenizer that come as separate files in the Hub's layout.
+pub struct HubParts {
+    pub config: Gpt2Config,
+    pub tokenizer: Gpt2Tokenizer,
+}
+
+impl HubParts {
+    /// From `config.json`, `vocab.json` and `merges.txt` (what `microsoft/DialoGPT-*` ship).
+    pub fn from_files(config_json: &[u8], vocab_json: &[u8], merges_txt: &[u8]) -> Result<Self> {
+        Ok(Self {
+            config: Gpt2Config::from_hf_json(config_json)?,
+            tokenizer: Gpt2Tokenizer::from_vocab_and_merges(vocab_json, merges_txt)?,
+        })
+    }
+}
+
+/// Converts a weight file while it arrives: push chunks, then `finish`.
+pub struct ModelLoader {
+    hub: Option<HubParts>,
+    stream: AnyWeightStream,
+    store: WeightStore,
+    bytes_in: u64,
+}
+
+/// Everything needed to run or to save the model.
+pub struct LoadedModel {
+    pub config: Gpt2Config,
+    pub tokenizer: Gpt2Tokenizer,
+    pub store: WeightStore,
+    pub format: WeightFormat,
+}
+
+impl ModelLoader {
+    /// `hub` may be `None` only for GGUF files, which carry config and tokenizer inside.
+    /// `quant` applies to float checkpoints; GGUF tensors keep their stored types.
+    pub fn new(hub: Option<HubParts>, quant: QuantType) -> Self {
+        Self { hub, stream: AnyWeightStream::new(), store: WeightStore::new(quant), bytes_in: 0 }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
+        self.bytes_in += bytes.len() as u64;
+        self.stream.push(bytes, &mut self.store)
+    }
+
+    pub fn bytes_in(&self) -> u64 {
+        self.bytes_in
+    }
+
+    /// Tensors converted so far.
+    pub fn tensors_done(&self) -> usize {
+        self.store.len()
+    }
+
+    pub fn format(&self) -> Option<WeightFormat> {
+        self.stream.format()
+    }
+
+    pub fn finish(mut self) -> Result<LoadedModel> {
+        self.stream.finish(&mut self.store)?;
+        let format = self.stream.format().expect("finish decided the format");
+        let (config, tokenizer) = match self.stream.gguf_metadata() {
+            Some(md) => {
+                let config = config_from_gguf(&md)?;
+                let tokenizer = match self.hub {
+                    Some(h) => h.tokenizer,
+                    None => tokenizer_from_gguf(&md)?,
+                };
+                (config, tokenizer)
+            }
+            None => {
+                let h = self.hub.ok_or_else(|| {
+                    EngineError::Config(format!(
+                        "a {} checkpoint needs its config.json and tokenizer files",
+                        format.label()
+                    ))
+                })?;
+                (h.config, h.tokenizer)
+            }
+        };
+        if tokenizer.vocab_size() > config.vocab_size {
+            return Err(EngineError::Config(format!(
+                "the tokenizer has {} tokens but the model only {}",
+                tokenizer.vocab_size(),
+                config.vocab_size
+            )));
+        }
+        Ok(LoadedModel { config, tokenizer, store: self.store, format })
+    }
+}
+
+impl LoadedModel {
+    /// Reads a complete file held in memory (GGUF alone, or a checkpoint with its Hub parts).
+    pub fn from_bytes(hub: Option<HubParts>, quant: QuantType, bytes: &[u8]) -> Result<Self> {
+        let mut loader = ModelLoader::new(hub, quant);
+        for chunk in bytes.chunks(1 << 20) {
+            loader.push(chunk)?;
+        }
+        loader.finish()
+    }
+
+    /// The model as a GGUF file with its tokenizer, ready to cache or host.
+    pub fn to_gguf(&self, name: &str) -> Result<Vec<u8>> {
+        write_gguf(&self.config, &self.tokenizer, &self.store, name)
+    }
+
+    pub fn into_session(self) -> Result<ChatSession> {
+        let model = Gpt2Model::from_store(&self.config, self.store)?;
+        Ok(ChatSession::new(model, self.tokenizer))
+    }
+}

@@ -1,0 +1,24 @@
+//! The engine: everything that runs the model, with no web dependencies. It builds for
+//! native targets (tests, the CLI) and for wasm32 (the browser worker).
+
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod gguf_meta;
+pub mod gguf_write;
+pub mod loader;
+pub mod model;
+pub mod quantize;
+pub mod sampling;
+pub mod session;
+pub mod stream_decode;
+pub mod tokenizer;
+pub mod weights;
+
+pub use config::{Gpt2Config, EOS_TOKEN_ID};
+pub use error::{EngineError, Result};
+pub use loader::{HubParts, LoadedModel, ModelLoader};
+pub use quantize::QuantType;
+pub use sampling::GenerationConfig;
+pub use session::{ChatSession, Reply, Step, StopReason, Turn, TurnStats};
+pub use tokenizer::Gpt2Tokenizer;

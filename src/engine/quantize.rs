@@ -1,0 +1,130 @@
+//! Which storage type each weight gets when a float checkpoint is loaded.
+//!
+//! Matrices carry nearly all of the bytes, so they take the user's choice; norms and biases
+//! stay f32 (tiny, and precision-sensitive). When the head shares the token embedding,
+//! q4_k mode keeps that tensor at q6_k as llama.cpp does, because the output logits
+//! suffer most from coarse quantization.
+
+use super::error::{EngineError, Result};
+use candle_core::quantized::GgmlDType;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum QuantType {
+    F32,
+    F16,
+    #[default]
+    Q8_0,
+    Q4K,
+}
+
+impl QuantType {
+    pub const ALL: [QuantType; 4] = [QuantType::Q8_0, QuantType::Q4K, QuantType::F16, QuantType::F32];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuantType::F32 => "f32",
+            QuantType::F16 => "f16",
+            QuantType::Q8_0 => "q8_0",
+            QuantType::Q4K => "q4_k",
+        }
+    }
+
+    /// llama.cpp's `general.file_type` code for a model quantized this way.
+    pub fn gguf_file_type(self) -> u32 {
+        match self {
+            QuantType::F32 => 0,
+            QuantType::F16 => 1,
+            QuantType::Q8_0 => 7,
+            QuantType::Q4K => 15, // MOSTLY_Q4_K_M
+        }
+    }
+
+    fn matrix_dtype(self) -> GgmlDType {
+        match self {
+            QuantType::F32 => GgmlDType::F32,
+            QuantType::F16 => GgmlDType::F16,
+            QuantType::Q8_0 => GgmlDType::Q8_0,
+            QuantType::Q4K => GgmlDType::Q4K,
+        }
+    }
+
+    /// The storage type for the tensor `name` (GGUF naming) of shape `shape`.
+    pub fn dtype_for(self, name: &str, shape: &[usize]) -> GgmlDType {
+        if shape.len() < 2 || name == "position_embd.weight" {
+            return if name == "position_embd.weight" && self == QuantType::F16 {
+                GgmlDType::F16
+            } else {
+                GgmlDType::F32
+            };
+        }
+        let wanted = match (self, name) {
+            (QuantType::Q4K, "token_embd.weight") => GgmlDType::Q6K,
+            _ => self.matrix_dtype(),
+        };
+        fallback_for_row(wanted, *shape.last().unwrap())
+    }
+}
+
+/// Block formats need rows that are whole blocks; step down to one that fits, as
+/// llama.cpp does for odd shapes.
+fn fallback_for_row(wanted: GgmlDType, row: usize) -> GgmlDType {
+    let mut dtype = wanted;
+    loop {
+        if row % dtype.block_size() == 0 {
+            return dtype;
+        }
+        dtype = match dtype {
+            GgmlDType::Q4K | GgmlDType::Q6K => GgmlDType::Q8_0,
+            _ => return GgmlDType::F16,
+        };
+    }
+}
+
+impl fmt::Display for QuantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for QuantType {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().replace('-', "_").as_str() {
+            "f32" => Ok(QuantType::F32),
+            "f16" => Ok(QuantType::F16),
+            "q8_0" | "q8" => Ok(QuantType::Q8_0),
+            "q4_k" | "q4k" | "q4_k_m" => Ok(QuantType::Q4K),
+            _ => Err(EngineError::InvalidInput(format!(
+                "unknown quantization `{s}`: use q8_0, q4_k, f16 or f32"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_per_tensor() {
+        let q = QuantType::Q4K;
+        assert_eq!(q.dtype_for("blk.0.attn_qkv.weight", &[3072, 1024]), GgmlDType::Q4K);
+        assert_eq!(q.dtype_for("token_embd.weight", &[50257, 1024]), GgmlDType::Q6K);
+        assert_eq!(q.dtype_for("blk.0.attn_qkv.bias", &[3072]), GgmlDType::F32);
+        assert_eq!(q.dtype_for("position_embd.weight", &[1024, 1024]), GgmlDType::F32);
+        // rows of 32 cannot hold q4_k blocks of 256: fall back to q8_0
+        assert_eq!(q.dtype_for("blk.0.ffn_up.weight", &[128, 32]), GgmlDType::Q8_0);
+        assert_eq!(QuantType::Q8_0.dtype_for("blk.0.ffn_up.weight", &[128, 20]), GgmlDType::F16);
+    }
+
+    #[test]
+    fn parses_names() {
+        assert_eq!("Q4_K_M".parse::<QuantType>().unwrap(), QuantType::Q4K);
+        assert_eq!("q8_0".parse::<QuantType>().unwrap(), QuantType::Q8_0);
+        assert!("q3".parse::<QuantType>().is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! A chat session with the classic DialoGPT demo's semantics,
+//! `predict(input, history) -> (reply, history)`:
+//! each user turn is `text + eos` appended to the history ids, the reply is generated until
+//! eos and appended too, and the history (all ids) belongs to the caller. The session keeps
+//! the model's KV cache for the longest prefix shared with the last history it saw, so
+//! handing the same history back costs only the new tokens.
+
+use super::context::{plan_context, ContextPlan};
+use super::error::{EngineError, Result};
+use super::model::Gpt2Model;
+use super::sampling::{GenerationConfig, Sampler};
+use super::stream_decode::Utf8Stream;
+use super::tokenizer::Gpt2Tokenizer;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The model ended its turn.
+    Eos,
+    /// `max_new_tokens` reached.
+    MaxTokens,
+    /// The context window is full.
+    ContextFull,
+    /// The caller stopped it.
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TurnStats {
+    /// Tokens in this turn's prompt (kept history + new message).
+    pub prompt_tokens: usize,
+    /// Prompt tokens whose keys/values came from the cache.
+    pub reused_tokens: usize,
+    /// Prompt tokens that had to be computed.
+    pub prefilled_tokens: usize,
+    pub generated_tokens: usize,
+    pub dropped_tokens: usize,
+    pub truncated_input_tokens: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub text: String,
+    /// Generated ids, including the final eos when the model produced it.
+    pub reply_ids: Vec<u32>,
+    /// The prompt ids of this turn (after the context policy).
+    pub input_ids: Vec<u32>,
+    /// The history to hand back next turn: `input_ids + reply_ids`.
+    pub history: Vec<u32>,
+    pub stop: StopReason,
+    pub stats: TurnStats,
+}
+
+/// One turn in progress; advance it with [`ChatSession::step`].
+pub struct Turn {
+    plan: ContextPlan,
+    sampler: Sampler,
+    max_new_tokens: usize,
+    /// Prompt plus reply so far: the context the logits processors look at.
+    context: Vec<u32>,
+    reply_ids: Vec<u32>,
+    logits: Option<Vec<f32>>,
+    text: Utf8Stream,
+    stop: Option<StopReason>,
+    stats: TurnStats,
+}
+
+impl Turn {
+    pub fn prompt(&self) -> &[u32] {
+        &self.plan.prompt
+    }
+    pub fn stats(&self) -> &TurnStats {
+        &self.stats
+    }
+    pub fn reply_ids(&self) -> &[u32] {
+        &self.reply_ids
+    }
+}
+
+pub enum Step {
+    /// A new token and the text it completes (possibly empty mid-character).
+    Token { id: u32, text: String },
+    Finished(Reply),
+}
+
+pub struct ChatSession {
+    model: Gpt2Model,
+    tokenizer: Gpt2Tokenizer,
+    /// The ids whose keys/values are in the model's cache, in order.
+    cached: Vec<u32>,
+}
+
+fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+impl ChatSession {
+    pub fn new(model: Gpt2Model, tokenizer: Gpt2Tokenizer) -> Self {
+        Self { model, tokenizer, cached: Vec::new() }
+    }
+
+    pub fn model(&self) -> &Gpt2Model {
+        &self.model
+    }
+
+    pub fn tokenizer(&self) -> &Gpt2Tokenizer {
+        &self.tokenizer
+    }
+
+    pub fn eos(&self) -> u32 {
+        self.model.config().eos_token_id
+    }
+
+    /// The ids of a user message as DialoGPT expects it: the text, then end-of-text.
+    pub fn encode_user_turn(&self, input: &str) -> Result<Vec<u32>> {
+        if input.trim().is_empty() {
+            return Err(EngineError::InvalidInput(
+                "the message is empty: type something before sending".into(),
+            ));
+        }
+        let mut ids = self.tokenizer.encode(input)?;
+        ids.push(self.eos());
+        Ok(ids)
+    }
+
+    /// Starts a turn: encodes the message, applies the context policy. No compute yet.
+    pub fn begin(&mut self, input: &str, history: &[u32], config: &GenerationConfig) -> Result<Turn> {
+        let vocab = self.model.config().vocab_size as u32;
+        if let Some(bad) = history.iter().find(|t| **t >= vocab) {
+            return Err(EngineError::InvalidInput(format!("the history holds token id {bad}, outside the vocabulary")));
+        }
+        let sampler = Sampler::new(config)?;
+        let input_ids = self.encode_user_turn(input)?;
+        let cfg = self.model.config();
+        let plan = plan_context(history, &input_ids, self.eos(), cfg.n_positions, config.max_new_tokens);
+        let stats = TurnStats {
+            prompt_tokens: plan.prompt.len(),
+            dropped_tokens: plan.dropped_tokens,
+            truncated_input_tokens: plan.truncated_input_tokens,
+            ..Default::default()
+        };
+        Ok(Turn {
+            context: plan.prompt.clone(),
+            plan,
+            sampler,
+            max_new_tokens: config.max_new_tokens,
+            reply_ids: Vec::new(),
+            logits: None,
+            text: Utf8Stream::new(),
+            stop: None,
+            stats,
+        })
+    }
+
+    /// Feeds tokens after the cache; on failure the cache is dropped rather than trusted.
+    fn feed(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        match self.model.forward(tokens).and_then(|l| Ok(l.to_vec1::<f32>()?)) {
+            Ok(l) => {
+                self.cached.extend_from_slice(tokens);
+                Ok(l)
+            }
+            Err(e) => {
+                self.reset_cache();
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets the KV cache (e.g. after "new chat").
+    pub fn reset_cache(&mut self) {
+        self.cached.clear();
+        self.model.truncate_cache(0);
+    }
+
+    /// Positions currently cached.
+    pub fn cached_tokens(&self) -> usize {
+        self.cached.len()
+    }
+
+    /// Computes the prompt's logits, reusing the cached prefix.
+    fn prefill(&mut self, turn: &mut Turn) -> Result<Vec<f32>> {
+        let prompt = &turn.plan.prompt;
+        // At least one token must run to produce logits.
+        let reuse = common_prefix(&self.cached, prompt).min(prompt.len() - 1);
+        self.cached.truncate(reuse);
+        self.model.truncate_cache(reuse);
+        turn.stats.reused_tokens = reuse;
+        turn.stats.prefilled_tokens = prompt.len() - reuse;
+        let rest = prompt[reuse..].to_vec();
+        self.feed(&rest)
+    }
+
+    /// Advances the turn by one token (the first call also processes the prompt).
+    pub fn step(&mut self, turn: &mut Turn) -> Result<Step> {
+        if let Some(stop) = turn.stop {
+            return Ok(Step::Finished(self.finish(turn, stop)));
+        }
+        let logits = match turn.logits.take() {
+            Some(l) => l,
+            None => self.prefill(turn)?,
+        };
+        let id = turn.sampler.next(logits, &turn.context)?;
+        turn.context.push(id);
+        turn.reply_ids.push(id);
+        turn.stats.generated_tokens += 1;
+        if id == self.eos() {
+            turn.stop = Some(StopReason::Eos);
+            return Ok(Step::Token { id, text: String::new() });
+        }
+        let text = turn.text.push(self.tokenizer.token_bytes(id));
+        if turn.reply_ids.len() >= turn.plan.reply_budget {
+            let full = turn.plan.reply_budget < turn.max_new_tokens;
+            turn.stop = Some(if full { StopReason::ContextFull } else { StopReason::MaxTokens });
+        } else {
+            turn.logits = Some(self.feed(&[id])?);
+        }
+        Ok(Step::Token { id, text })
+    }
+
+    /// Ends a turn early (Stop button). The partial reply is kept and closed with eos so
+    /// the next turn starts cleanly.
+    pub fn cancel(&mut self, mut turn: Turn) -> Reply {
+        if turn.reply_ids.last() != Some(&self.eos()) {
+            turn.reply_ids.push(self.eos());
+        }
+        self.finish(&mut turn, StopReason::Cancelled)
+    }
+
+    fn finish(&mut self, turn: &mut Turn, stop: StopReason) -> Reply {
+        let mut history = turn.plan.prompt.clone();
+        history.extend_from_slice(&turn.reply_ids);
+        Reply {
+            text: self.tokenizer.decode(&turn.reply_ids),
+            reply_ids: turn.reply_ids.clone(),
+            input_ids: turn.plan.prompt.clone(),
+            history,
+            stop,
+            stats: turn.stats.clone(),
+        }
+    }
+
+    /// Runs a whole turn, calling `on_token` with each token and its text; returning
+    /// `false` from it stops the reply there.
+    pub fn predict_streaming(
+        &mut self,
+        input: &str,
+        history: &[u32],
+        config: &GenerationConfig,
+        mut on_token: impl FnMut(u32, &str) -> bool,
+    ) -> Result<Reply> {
+        let mut turn = self.begin(input, history, config)?;
+        loop {
+            match self.step(&mut turn)? {
+                Step::Token { id, text } => {
+                    if !on_token(id, &text) {
+                        return Ok(self.cancel(turn));
+                    }
+                }
+                Step::Finished(reply) => return Ok(reply),
+            }
+        }
+    }
+
+    /// The classic demo's `predict(input, history) -> (reply, history)`.
+    pub fn predict(&mut self, input: &str, history: &[u32], config: &GenerationConfig) -> Result<Reply> {
+        self.predict_streaming(input, history, config, |_, _| true)
+    }
+}

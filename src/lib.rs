@@ -1,0 +1,11 @@
+//! dialogpt-web: a DialoGPT chatbot that runs entirely in the browser.
+//!
+//! The layers, each in its own module tree:
+//! - [`engine`]: pure Rust (no web-sys), builds native and wasm32: the GPT-2 model, weight
+//!   loading (Hub files and GGUF), quantization, tokenizer, sampling and the chat session.
+//! - `cli` (native only): the `dialogpt` terminal tool on the same engine.
+
+pub mod engine;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
