@@ -20,6 +20,8 @@ pub enum EngineError {
     InvalidInput(String),
     #[error("the download ended early: {0}")]
     Incomplete(String),
+    #[error("out of memory: {0}; try a smaller model or q4_k")]
+    OutOfMemory(String),
     #[error("tensor computation failed: {0}")]
     Candle(#[from] candle_core::Error),
     #[error("i/o error: {0}")]

@@ -55,7 +55,8 @@ pub fn config_from_gguf(md: &HashMap<String, Value>) -> Result<Gpt2Config> {
         _ => return Err(EngineError::Config("GGUF token list is not an array".into())),
     };
     let eps = match get(md, "gpt2.attention.layer_norm_epsilon") {
-        Ok(Value::F32(x)) => *x as f64,
+        // GGUF keeps f32; its shortest decimal form recovers the config's value (1e-5).
+        Ok(Value::F32(x)) => x.to_string().parse().unwrap_or(*x as f64),
         Ok(Value::F64(x)) => *x,
         _ => 1e-5,
     };

@@ -40,13 +40,17 @@ impl WeightFormat {
                 return Ok(WeightFormat::Safetensors);
             }
         }
+        let cut_magic = |magic: &[u8]| head.len() < magic.len() && magic.starts_with(head);
+        if cut_magic(&LEGACY_MAGIC) || cut_magic(b"GGUF") || cut_magic(b"PK\x03\x04") {
+            return Err(EngineError::Incomplete(format!("the weight file is only {} bytes long", head.len())));
+        }
         let text = String::from_utf8_lossy(&head[..head.len().min(SNIFF_LEN)]).to_lowercase();
         if text.trim_start().starts_with('<') {
             return Err(EngineError::UnsupportedFormat(
                 "the server sent a web page (HTML), not model weights; check the URL".into(),
             ));
         }
-        if text.trim_start().starts_with('{') || text.starts_with("version https://git-lfs") {
+        if text.trim_start().starts_with('{') || text.starts_with("version https://") {
             return Err(EngineError::UnsupportedFormat(
                 "this is a text file (JSON or a Git LFS pointer), not model weights".into(),
             ));

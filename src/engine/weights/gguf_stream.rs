@@ -113,7 +113,7 @@ impl GgufStream {
             let take = (p.end - self.pos).min(bytes.len());
             if p.wanted {
                 if self.current.is_empty() {
-                    self.current.reserve_exact(p.end - p.start);
+                    self.current = super::alloc_bytes(p.end - p.start)?;
                 }
                 self.current.extend_from_slice(&bytes[..take]);
             }

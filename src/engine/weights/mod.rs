@@ -94,6 +94,16 @@ pub fn read_all(
     stream.finish(sink)
 }
 
+/// An empty buffer able to hold `n` bytes, or an error (not an abort) when memory is short:
+/// a 32-bit wasm heap cannot grow past 4 GB, and a damaged header can claim anything.
+pub fn alloc_bytes(n: usize) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        super::error::EngineError::OutOfMemory(format!("cannot allocate {:.0} MB for one tensor", n as f64 / 1e6))
+    })?;
+    Ok(v)
+}
+
 /// Builds a candle `QTensor` from raw GGML bytes. candle reinterprets the bytes as blocks,
 /// which needs them 4-byte aligned; a misaligned slice is copied first.
 pub fn qtensor_from_bytes(

@@ -138,7 +138,7 @@ impl WeightStream for SafetensorsStream {
             let take = (p.end - self.data_pos).min(bytes.len());
             if p.wanted {
                 if self.current.is_empty() {
-                    self.current.reserve_exact(p.end - p.start);
+                    self.current = super::alloc_bytes(p.end - p.start)?;
                 }
                 self.current.extend_from_slice(&bytes[..take]);
             }

@@ -26,7 +26,7 @@ enum Phase {
     /// Reading the 8-byte length of storage `index`.
     Length { index: usize },
     /// Streaming the bytes of storage `index`; `kept` is `Some` when a tensor needs them.
-    Data { index: usize, remaining: usize, kept: Option<Vec<u8>> },
+    Data { index: usize, remaining: usize, kept: Option<Vec<u8>>, keep: usize },
     Done,
 }
 
@@ -171,19 +171,22 @@ impl WeightStream for LegacyTorchStream {
                         EngineError::Corrupt(format!("storage {} has an absurd size", plan.decl.key))
                     })?;
                     let needed = plan.tensors.iter().map(|t| t.byte_range().end).max().unwrap_or(0);
-                    if size < needed || size > (1usize << 40) {
+                    if size < needed {
                         return Err(EngineError::Corrupt(format!(
                             "storage {} holds {size} bytes, its tensors need {needed}",
                             plan.decl.key
                         )));
                     }
-                    let kept = (!plan.tensors.is_empty()).then(|| Vec::with_capacity(size));
-                    self.phase = Phase::Data { index, remaining: size, kept };
+                    // Keep only the bytes the tensors use: a damaged length then means a long
+                    // skip (and an "incomplete" error), never a giant allocation.
+                    let kept = if plan.tensors.is_empty() { None } else { Some(super::alloc_bytes(needed)?) };
+                    self.phase = Phase::Data { index, remaining: size, kept, keep: needed };
                 }
-                Phase::Data { index, remaining, kept } => {
+                Phase::Data { index, remaining, kept, keep } => {
                     let take = (*remaining).min(bytes.len());
                     if let Some(buf) = kept.as_mut() {
-                        buf.extend_from_slice(&bytes[..take]);
+                        let room = *keep - buf.len();
+                        buf.extend_from_slice(&bytes[..take.min(room)]);
                     }
                     *remaining -= take;
                     bytes = &bytes[take..];

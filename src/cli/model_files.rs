@@ -1,0 +1,79 @@
+//! Finds a model on disk (a Hub-layout directory or a single file) and streams it through
+//! the engine's loader, the same way the browser streams a download.
+
+use crate::engine::weights::format::WeightFormat;
+use crate::engine::{EngineError, Gpt2Config, Gpt2Tokenizer, HubParts, LoadedModel, ModelLoader, QuantType, Result};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+const WEIGHT_NAMES: [&str; 3] = ["pytorch_model.bin", "model.safetensors", "model.gguf"];
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| EngineError::InvalidInput(format!("cannot read {}: {e}", path.display())))
+}
+
+/// The config and tokenizer next to a checkpoint, if they are there.
+fn hub_parts(dir: &Path) -> Result<Option<HubParts>> {
+    let config = dir.join("config.json");
+    if !config.exists() {
+        return Ok(None);
+    }
+    let tokenizer = if dir.join("vocab.json").exists() && dir.join("merges.txt").exists() {
+        Gpt2Tokenizer::from_vocab_and_merges(&read(&dir.join("vocab.json"))?, &read(&dir.join("merges.txt"))?)?
+    } else if dir.join("tokenizer.json").exists() {
+        Gpt2Tokenizer::from_tokenizer_json(&read(&dir.join("tokenizer.json"))?)?
+    } else {
+        return Err(EngineError::Config(format!(
+            "{} has config.json but no vocab.json + merges.txt or tokenizer.json",
+            dir.display()
+        )));
+    };
+    Ok(Some(HubParts { config: Gpt2Config::from_hf_json(&read(&config)?)?, tokenizer }))
+}
+
+/// Resolves `path` to (weight file, config + tokenizer when separate).
+pub fn locate(path: &Path) -> Result<(PathBuf, Option<HubParts>)> {
+    if path.is_dir() {
+        let weights = WEIGHT_NAMES
+            .iter()
+            .map(|n| path.join(n))
+            .find(|p| p.exists())
+            .or_else(|| {
+                std::fs::read_dir(path).ok()?.flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "gguf"))
+            })
+            .ok_or_else(|| {
+                EngineError::InvalidInput(format!(
+                    "{} holds no pytorch_model.bin, model.safetensors or .gguf file",
+                    path.display()
+                ))
+            })?;
+        return Ok((weights, hub_parts(path)?));
+    }
+    if !path.exists() {
+        return Err(EngineError::InvalidInput(format!("{} does not exist", path.display())));
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    Ok((path.to_path_buf(), hub_parts(dir)?))
+}
+
+/// Loads a model from disk, streaming the weights in 1 MiB chunks.
+pub fn load_model(path: &Path, quant: QuantType) -> Result<LoadedModel> {
+    let (weights, hub) = locate(path)?;
+    let mut file = std::fs::File::open(&weights)
+        .map_err(|e| EngineError::InvalidInput(format!("cannot open {}: {e}", weights.display())))?;
+    let mut head = [0u8; 16];
+    let n = file.read(&mut head)?;
+    let format = WeightFormat::sniff(&head[..n])?;
+    let hub = if format == WeightFormat::Gguf { None } else { hub };
+    let mut loader = ModelLoader::new(hub, quant);
+    loader.push(&head[..n])?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        loader.push(&buf[..n])?;
+    }
+    loader.finish()
+}
