@@ -84,6 +84,9 @@ fn interactive(session: &mut ChatSession, config: &crate::engine::GenerationConf
             let _ = out.flush();
             true
         })?;
+        if reply.text.trim().is_empty() {
+            write!(out, "(ended its turn without words)")?;
+        }
         writeln!(out)?;
         if reply.stats.dropped_tokens > 0 {
             eprintln!("(the oldest {} tokens were dropped to fit the context)", reply.stats.dropped_tokens);

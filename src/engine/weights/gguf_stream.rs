@@ -2,6 +2,7 @@
 //! llama.cpp's converter writes for `gpt2`). The header (metadata, tokenizer and tensor
 //! table) is parsed with candle once it has fully arrived; tensors follow in offset order.
 
+use super::byte_ranges::{Range, RangeWalker};
 use super::{qtensor_from_bytes, TensorSink, WeightStream};
 use crate::engine::error::{EngineError, Result};
 use candle_core::quantized::gguf_file::{Content, Value};
@@ -13,24 +14,12 @@ use std::io::Cursor;
 /// Real headers (50k tokens + 50k merges) are about 2 MB.
 const MAX_HEADER: usize = 256 << 20;
 
-struct Planned {
-    name: String,
-    dtype: GgmlDType,
-    shape: Vec<usize>,
-    start: usize,
-    end: usize,
-    wanted: bool,
-}
-
 pub struct GgufStream {
     pending: Vec<u8>,
     last_attempt: usize,
     metadata: Option<HashMap<String, Value>>,
-    plan: Vec<Planned>,
-    /// Absolute file position of the next byte to arrive.
-    pos: usize,
-    next: usize,
-    current: Vec<u8>,
+    /// Set with the metadata; positions are absolute file offsets.
+    walker: Option<RangeWalker<(GgmlDType, Vec<usize>)>>,
 }
 
 impl Default for GgufStream {
@@ -41,15 +30,7 @@ impl Default for GgufStream {
 
 impl GgufStream {
     pub fn new() -> Self {
-        Self {
-            pending: Vec::new(),
-            last_attempt: 0,
-            metadata: None,
-            plan: Vec::new(),
-            pos: 0,
-            next: 0,
-            current: Vec::new(),
-        }
+        Self { pending: Vec::new(), last_attempt: 0, metadata: None, walker: None }
     }
 
     /// The GGUF key/value metadata, available once the header has been read.
@@ -88,47 +69,19 @@ impl GgufStream {
             let start = data_start + info.offset as usize;
             let end = start + elems / block * info.ggml_dtype.type_size();
             let wanted = sink.wants(&name);
-            plan.push(Planned { name, dtype: info.ggml_dtype, shape, start, end, wanted });
+            plan.push(Range { name, start, end, wanted, info: (info.ggml_dtype, shape) });
         }
-        plan.sort_by_key(|p| p.start);
-        for pair in plan.windows(2) {
-            if pair[1].start < pair[0].end {
-                return Err(EngineError::Corrupt("overlapping tensors in GGUF".into()));
-            }
-        }
+        self.walker = Some(RangeWalker::new(plan, "GGUF")?);
         self.metadata = Some(content.metadata);
-        self.plan = plan;
         Ok(true)
     }
 
-    fn consume(&mut self, mut bytes: &[u8], sink: &mut dyn TensorSink) -> Result<()> {
-        while !bytes.is_empty() && self.next < self.plan.len() {
-            let p = &self.plan[self.next];
-            if self.pos < p.start {
-                let skip = (p.start - self.pos).min(bytes.len());
-                self.pos += skip;
-                bytes = &bytes[skip..];
-                continue;
-            }
-            let take = (p.end - self.pos).min(bytes.len());
-            if p.wanted {
-                if self.current.is_empty() {
-                    self.current = super::alloc_bytes(p.end - p.start)?;
-                }
-                self.current.extend_from_slice(&bytes[..take]);
-            }
-            self.pos += take;
-            bytes = &bytes[take..];
-            if self.pos == p.end {
-                if p.wanted {
-                    let data = std::mem::take(&mut self.current);
-                    let t = qtensor_from_bytes(p.dtype, &data, &p.shape)?;
-                    sink.quantized_tensor(&p.name, t)?;
-                }
-                self.next += 1;
-            }
-        }
-        Ok(())
+    fn consume(&mut self, bytes: &[u8], sink: &mut dyn TensorSink) -> Result<()> {
+        let walker = self.walker.as_mut().expect("called after the header");
+        walker.consume(bytes, |r, data| {
+            let t = qtensor_from_bytes(r.info.0, &data, &r.info.1)?;
+            sink.quantized_tensor(&r.name, t)
+        })
     }
 }
 
@@ -157,9 +110,9 @@ impl WeightStream for GgufStream {
             let buffered = std::mem::take(&mut self.pending);
             self.consume(&buffered, sink)?;
         }
-        match self.plan.get(self.next) {
+        match self.walker.as_ref().and_then(|w| w.unfinished()) {
             None => Ok(()),
-            Some(p) => Err(EngineError::Incomplete(format!("tensor `{}` is cut short", p.name))),
+            Some(r) => Err(EngineError::Incomplete(format!("tensor `{}` is cut short", r.name))),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! [`TensorSink`] as soon as its last byte is in. Nothing holds more than one tensor of the
 //! source file at a time, so a 3 GB checkpoint converts inside a 4 GB wasm heap.
 
+pub mod byte_ranges;
 pub mod format;
 pub mod gguf_stream;
 pub mod names;

@@ -2,6 +2,7 @@
 //! each tensor's dtype, shape and byte range, then the data. Tensors are handed on in file
 //! order as their bytes complete.
 
+use super::byte_ranges::{Range, RangeWalker};
 use super::{FloatDtype, TensorSink, WeightStream};
 use crate::engine::error::{EngineError, Result};
 use serde::Deserialize;
@@ -14,24 +15,11 @@ struct Entry {
     data_offsets: (usize, usize),
 }
 
-struct Planned {
-    name: String,
-    dtype: FloatDtype,
-    shape: Vec<usize>,
-    start: usize,
-    end: usize,
-    wanted: bool,
-}
-
 pub struct SafetensorsStream {
     header: Vec<u8>,
     header_len: Option<usize>,
-    plan: Vec<Planned>,
-    planned: bool,
-    /// Bytes of the data section seen so far.
-    data_pos: usize,
-    next: usize,
-    current: Vec<u8>,
+    /// Set once the header is parsed; positions count from the start of the data section.
+    walker: Option<RangeWalker<(FloatDtype, Vec<usize>)>>,
 }
 
 impl Default for SafetensorsStream {
@@ -45,15 +33,7 @@ const MAX_HEADER: usize = 100 << 20;
 
 impl SafetensorsStream {
     pub fn new() -> Self {
-        Self {
-            header: Vec::new(),
-            header_len: None,
-            plan: Vec::new(),
-            planned: false,
-            data_pos: 0,
-            next: 0,
-            current: Vec::new(),
-        }
+        Self { header: Vec::new(), header_len: None, walker: None }
     }
 
     fn make_plan(&mut self, sink: &dyn TensorSink) -> Result<()> {
@@ -87,27 +67,17 @@ impl SafetensorsStream {
             if end < start || (wanted && end - start != elems * dtype.size()) {
                 return Err(EngineError::Corrupt(format!("tensor `{name}` has a wrong byte range")));
             }
-            plan.push(Planned { name, dtype, shape: e.shape, start, end, wanted });
+            plan.push(Range { name, start, end, wanted, info: (dtype, e.shape) });
         }
-        plan.sort_by_key(|p| p.start);
-        for pair in plan.windows(2) {
-            if pair[1].start < pair[0].end {
-                return Err(EngineError::Corrupt("overlapping tensors in safetensors".into()));
-            }
-        }
-        self.plan = plan;
-        self.planned = true;
+        self.walker = Some(RangeWalker::new(plan, "safetensors")?);
         Ok(())
     }
 }
 
 impl WeightStream for SafetensorsStream {
     fn push(&mut self, mut bytes: &[u8], sink: &mut dyn TensorSink) -> Result<()> {
-        if !self.planned {
-            let want = match self.header_len {
-                None => 8,
-                Some(n) => n,
-            };
+        if self.walker.is_none() {
+            let want = self.header_len.unwrap_or(8);
             let take = (want - self.header.len()).min(bytes.len());
             self.header.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
@@ -126,56 +96,18 @@ impl WeightStream for SafetensorsStream {
             self.make_plan(sink)?;
             self.header = Vec::new();
         }
-        while !bytes.is_empty() && self.next < self.plan.len() {
-            let p = &self.plan[self.next];
-            if self.data_pos < p.start {
-                // A gap between tensors (alignment padding).
-                let skip = (p.start - self.data_pos).min(bytes.len());
-                self.data_pos += skip;
-                bytes = &bytes[skip..];
-                continue;
-            }
-            let take = (p.end - self.data_pos).min(bytes.len());
-            if p.wanted {
-                if self.current.is_empty() {
-                    self.current = super::alloc_bytes(p.end - p.start)?;
-                }
-                self.current.extend_from_slice(&bytes[..take]);
-            }
-            self.data_pos += take;
-            bytes = &bytes[take..];
-            if self.data_pos == p.end {
-                if p.wanted {
-                    let data = std::mem::take(&mut self.current);
-                    sink.float_tensor(&p.name, p.dtype, &p.shape, &data)?;
-                }
-                self.next += 1;
-            }
-        }
-        // Zero-sized tensors at the end complete without bytes.
-        while self.next < self.plan.len() && self.plan[self.next].start == self.plan[self.next].end
-            && self.data_pos >= self.plan[self.next].start
-        {
-            let p = &self.plan[self.next];
-            if p.wanted {
-                sink.float_tensor(&p.name, p.dtype, &p.shape, &[])?;
-            }
-            self.next += 1;
-        }
-        Ok(())
+        let walker = self.walker.as_mut().expect("planned above");
+        walker.consume(bytes, |r, data| sink.float_tensor(&r.name, r.info.0, &r.info.1, &data))
     }
 
     fn finish(&mut self, sink: &mut dyn TensorSink) -> Result<()> {
         self.push(&[], sink)?;
-        if !self.planned {
-            return Err(EngineError::Incomplete("the safetensors header is cut short".into()));
+        match &self.walker {
+            None => Err(EngineError::Incomplete("the safetensors header is cut short".into())),
+            Some(w) => match w.unfinished() {
+                Some(r) => Err(EngineError::Incomplete(format!("tensor `{}` is cut short", r.name))),
+                None => Ok(()),
+            },
         }
-        if self.next < self.plan.len() {
-            return Err(EngineError::Incomplete(format!(
-                "tensor `{}` is cut short",
-                self.plan[self.next].name
-            )));
-        }
-        Ok(())
     }
 }
