@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
-# Serves the web app. The web layer (Yew page + inference worker) is the next milestone; until it
-# lands this says so and shows how to chat with the same engine in a terminal.
+# Serves the web app with trunk (rebuilds on change) at http://127.0.0.1:8080/ .
+# Extra arguments go to `trunk serve`, e.g. `scripts/serve.sh --release --port 9000`.
+# Open e.g. http://127.0.0.1:8080/?model=microsoft/DialoGPT-small to load a model at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -f index.html ]; then
-  echo "The web app is not built yet (engine and CLI only)." >&2
-  echo "Chat with the test model in a terminal meanwhile:" >&2
-  echo "  cargo run --release -- chat --model tests/fixtures/tiny-dialogpt" >&2
-  exit 1
-fi
 scripts/setup.sh web
+# Offline: trunk must use the tools installed by setup.sh, never download its own.
 PATH="$PWD/tools/node_modules/.bin:$PATH" TRUNK_OFFLINE=true exec trunk serve "$@"

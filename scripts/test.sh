@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: native unit + integration tests (engine fidelity against transformers,
-# formats, tokenizer, session, CLI), then the engine's wasm32 build.
+# formats, tokenizer, session, CLI, web-app logic), then the web app built by trunk and
+# driven end to end in headless Chromium (tests/e2e/run.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh native
@@ -8,4 +9,8 @@ echo "== native tests"
 cargo test --all-targets
 echo "== engine builds for wasm32-unknown-unknown"
 cargo build --target wasm32-unknown-unknown --lib
+echo "== web app: build (trunk) and end-to-end test (headless Chromium)"
+scripts/setup.sh e2e
+scripts/build-web.sh
+node tests/e2e/run.mjs
 echo "== all tests passed"

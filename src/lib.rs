@@ -4,8 +4,13 @@
 //! - [`engine`]: pure Rust (no web-sys), builds native and wasm32: the GPT-2 model, weight
 //!   loading (Hub files and GGUF), quantization, tokenizer, sampling and the chat session.
 //! - `cli` (native only): the `dialogpt` terminal tool on the same engine.
+//! - [`worker`]: the web worker (download, generation) and the page↔worker protocol.
+//! - [`ui`]: the Yew page. Browser-only parts are behind `cfg(target_arch = "wasm32")`;
+//!   their pure logic (URL parameters, conversation state, texts) is tested natively.
 
 pub mod engine;
+pub mod ui;
+pub mod worker;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

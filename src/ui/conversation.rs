@@ -1,0 +1,150 @@
+//! The conversation as the page holds it: the messages shown and the token history that is
+//! sent with every turn (the worker keeps no conversation state of its own). Plain Rust,
+//! tested natively; the Yew components only render it.
+
+use crate::engine::StopReason;
+use crate::worker::protocol::TurnDone;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    User,
+    Bot,
+}
+
+impl Author {
+    /// The `data-author` hook of a message element.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Author::User => "user",
+            Author::Bot => "bot",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BubbleState {
+    Streaming,
+    Done,
+    Stopped,
+    Failed,
+}
+
+impl BubbleState {
+    /// The `data-state` hook: tests wait for `done`/`stopped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BubbleState::Streaming => "streaming",
+            BubbleState::Done => "done",
+            BubbleState::Stopped => "stopped",
+            BubbleState::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatMessage {
+    pub author: Author,
+    pub text: String,
+    pub state: BubbleState,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Conversation {
+    pub messages: Vec<ChatMessage>,
+    /// Every token id so far (user turns and replies): sent back with the next turn.
+    pub history: Vec<u32>,
+    /// Id of the latest turn; replies to older ids are ignored.
+    turn: u64,
+    pub generating: bool,
+}
+
+impl Conversation {
+    /// Turn id of the reply in progress, if any.
+    pub fn running_turn(&self) -> Option<u64> {
+        self.generating.then_some(self.turn)
+    }
+
+    /// Shows the user's message and an empty bot bubble; returns the new turn's id.
+    pub fn start_turn(&mut self, text: &str) -> u64 {
+        self.turn += 1;
+        self.generating = true;
+        self.messages.push(ChatMessage { author: Author::User, text: text.to_string(), state: BubbleState::Done });
+        self.messages.push(ChatMessage { author: Author::Bot, text: String::new(), state: BubbleState::Streaming });
+        self.turn
+    }
+
+    fn bot_bubble(&mut self, turn: u64) -> Option<&mut ChatMessage> {
+        if turn != self.turn || !self.generating {
+            return None;
+        }
+        self.messages.last_mut().filter(|m| m.author == Author::Bot)
+    }
+
+    pub fn on_token(&mut self, turn: u64, text: &str) {
+        if let Some(m) = self.bot_bubble(turn) {
+            m.text.push_str(text);
+        }
+    }
+
+    /// Returns true when the reply belonged to the current turn.
+    pub fn on_done(&mut self, d: &TurnDone) -> bool {
+        let Some(m) = self.bot_bubble(d.turn) else { return false };
+        m.text = d.text.clone();
+        m.state = if d.stop == StopReason::Cancelled { BubbleState::Stopped } else { BubbleState::Done };
+        self.history = d.history.clone();
+        self.generating = false;
+        true
+    }
+
+    pub fn on_error(&mut self, turn: u64, message: &str) {
+        if let Some(m) = self.bot_bubble(turn) {
+            m.text = format!("(no reply: {message})");
+            m.state = BubbleState::Failed;
+            self.generating = false;
+        }
+    }
+
+    /// "New chat": forgets messages and history; replies still on their way are ignored.
+    pub fn clear(&mut self) {
+        let turn = self.turn;
+        *self = Conversation { turn: turn + 1, ..Default::default() };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::TurnStats;
+
+    fn done(turn: u64, text: &str, history: Vec<u32>, stop: StopReason) -> TurnDone {
+        TurnDone { turn, text: text.into(), history, stop, stats: TurnStats::default(), elapsed_ms: 1.0 }
+    }
+
+    #[test]
+    fn a_turn_streams_then_settles() {
+        let mut c = Conversation::default();
+        let t = c.start_turn("hi");
+        assert_eq!(c.running_turn(), Some(t));
+        c.on_token(t, " hel");
+        c.on_token(t, "lo");
+        assert_eq!(c.messages[1].text, " hello");
+        assert!(c.on_done(&done(t, " hello!", vec![1, 2, 3], StopReason::Eos)));
+        assert_eq!((c.messages[1].state, c.history.clone(), c.generating), (BubbleState::Done, vec![1, 2, 3], false));
+        assert_eq!(c.messages.iter().map(|m| m.author.as_str()).collect::<Vec<_>>(), ["user", "bot"]);
+    }
+
+    #[test]
+    fn stale_replies_are_ignored_after_new_chat() {
+        let mut c = Conversation::default();
+        let t = c.start_turn("hi");
+        c.clear();
+        c.on_token(t, "late");
+        assert!(!c.on_done(&done(t, "late", vec![9], StopReason::Cancelled)));
+        assert!(c.messages.is_empty() && c.history.is_empty());
+        let t2 = c.start_turn("again");
+        assert!(t2 > t);
+        c.on_error(t2, "boom");
+        assert_eq!(c.messages[1].state, BubbleState::Failed);
+        assert!(!c.generating);
+    }
+}

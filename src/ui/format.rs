@@ -1,0 +1,72 @@
+//! Text the page shows for progress, the context meter and speed. Pure, tested natively.
+
+use crate::worker::protocol::{Progress, Stage, TurnDone};
+
+/// Bytes as megabytes (10^6, as download tools show them): `12.3`, `351`.
+pub fn mb(bytes: u64) -> String {
+    let m = bytes as f64 / 1e6;
+    if m >= 100.0 {
+        format!("{m:.0}")
+    } else {
+        format!("{m:.1}")
+    }
+}
+
+/// "Downloading pytorch_model.bin 12.3 / 351 MB" or "Converting".
+pub fn progress_text(p: &Progress) -> String {
+    match p.stage {
+        Stage::Converting => "Converting".to_string(),
+        Stage::Downloading => match p.file_total {
+            // A compressed response can deliver more bytes than its Content-Length.
+            Some(t) if t >= p.file_done => format!("Downloading {} {} / {} MB", p.file, mb(p.file_done), mb(t)),
+            _ => format!("Downloading {} {} MB", p.file, mb(p.file_done)),
+        },
+    }
+}
+
+/// Overall fraction in [0, 1], or `None` when the total is unknown (indeterminate bar).
+pub fn progress_fraction(p: &Progress) -> Option<f64> {
+    match p.stage {
+        Stage::Converting => Some(1.0),
+        Stage::Downloading => p.total.filter(|t| *t > 0).map(|t| (p.done as f64 / t as f64).min(1.0)),
+    }
+}
+
+/// "123 / 1024 tokens".
+pub fn context_meter(used: usize, n_positions: usize) -> String {
+    format!("{used} / {n_positions} tokens")
+}
+
+/// "12 tokens in 0.31 s · 38.7 tok/s" after a reply.
+pub fn speed_text(d: &TurnDone) -> String {
+    let n = d.stats.generated_tokens;
+    let secs = d.elapsed_ms / 1000.0;
+    let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
+    format!("{n} tokens in {secs:.2} s · {rate:.1} tok/s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dl(file_done: u64, file_total: Option<u64>) -> Progress {
+        Progress {
+            stage: Stage::Downloading,
+            file: "pytorch_model.bin".into(),
+            file_done,
+            file_total,
+            done: file_done,
+            total: file_total,
+        }
+    }
+
+    #[test]
+    fn progress_texts() {
+        assert_eq!(progress_text(&dl(12_300_000, Some(351_000_000))), "Downloading pytorch_model.bin 12.3 / 351 MB");
+        assert_eq!(progress_text(&dl(5_000, None)), "Downloading pytorch_model.bin 0.0 MB");
+        assert_eq!(progress_fraction(&dl(50, Some(200))), Some(0.25));
+        assert_eq!(progress_fraction(&dl(50, None)), None);
+        assert_eq!(progress_fraction(&dl(300, Some(200))), Some(1.0));
+        assert_eq!(context_meter(46, 256), "46 / 256 tokens");
+    }
+}

@@ -1,0 +1,27 @@
+//! The page: a Yew single-page app on the main thread. It holds the conversation and talks
+//! to the inference worker only through `worker::protocol`.
+//!
+//! Pure parts build everywhere and are tested natively: [`params`] (URL query),
+//! [`conversation`] (messages + token history), [`format`] (progress and meter texts).
+//! The components need the browser.
+
+pub mod conversation;
+pub mod format;
+pub mod params;
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod composer;
+#[cfg(target_arch = "wasm32")]
+mod messages;
+#[cfg(target_arch = "wasm32")]
+mod picker;
+#[cfg(target_arch = "wasm32")]
+mod status;
+
+/// Mounts the app on `<body>`.
+#[cfg(target_arch = "wasm32")]
+pub fn start() {
+    yew::Renderer::<app::App>::new().render();
+}

@@ -1,0 +1,134 @@
+//! The page's URL query parameters: which model to load and how to generate. Pure string
+//! work (tested natively); a bad value falls back to its default with a visible warning.
+
+use crate::engine::{GenerationConfig, QuantType};
+use crate::worker::source::DEFAULT_HUB;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UrlParams {
+    /// `model`: a Hub repo id or a URL; when present the page loads it at once.
+    pub model: Option<String>,
+    pub hub: String,
+    pub quant: QuantType,
+    pub generation: GenerationConfig,
+    /// One line per ignored parameter value.
+    pub warnings: Vec<String>,
+}
+
+/// Decodes `%XX` escapes and `+` (form encoding) in a query component.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    while i < b.len() {
+        let escaped = match b[i] {
+            b'%' if i + 2 < b.len() => hex(b[i + 1]).zip(hex(b[i + 2])).map(|(h, l)| h * 16 + l),
+            _ => None,
+        };
+        match (b[i], escaped) {
+            (_, Some(v)) => {
+                out.push(v);
+                i += 2;
+            }
+            (b'+', None) => out.push(b' '),
+            (c, None) => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `?a=1&b=x` (leading `?` optional) → decoded pairs, in order.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, v: &str, slot: &mut T, warnings: &mut Vec<String>) {
+    match v.trim().parse() {
+        Ok(x) => *slot = x,
+        Err(_) => warnings.push(format!("ignored {key}={v}: not a number")),
+    }
+}
+
+impl UrlParams {
+    pub fn parse(query: &str) -> UrlParams {
+        let mut p = UrlParams {
+            model: None,
+            hub: DEFAULT_HUB.to_string(),
+            quant: QuantType::default(),
+            generation: GenerationConfig::default(),
+            warnings: Vec::new(),
+        };
+        let g = &mut p.generation;
+        let w = &mut p.warnings;
+        for (k, v) in query_pairs(query) {
+            match k.as_str() {
+                "model" if !v.trim().is_empty() => p.model = Some(v.trim().to_string()),
+                "hub" if !v.trim().is_empty() => p.hub = v.trim().to_string(),
+                "quant" => match v.parse() {
+                    Ok(q) => p.quant = q,
+                    Err(e) => w.push(format!("ignored quant={v}: {e}")),
+                },
+                "max_new_tokens" => parse_num(&k, &v, &mut g.max_new_tokens, w),
+                "temperature" => parse_num(&k, &v, &mut g.temperature, w),
+                "top_k" => parse_num(&k, &v, &mut g.top_k, w),
+                "top_p" => parse_num(&k, &v, &mut g.top_p, w),
+                "repetition_penalty" => parse_num(&k, &v, &mut g.repetition_penalty, w),
+                "no_repeat_ngram_size" => parse_num(&k, &v, &mut g.no_repeat_ngram_size, w),
+                "seed" => parse_num(&k, &v, &mut g.seed, w),
+                _ => {}
+            }
+        }
+        if let Err(e) = p.generation.validate() {
+            p.warnings.push(format!("ignored the generation settings: {e}"));
+            p.generation = GenerationConfig::default();
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_components() {
+        assert_eq!(percent_decode("http%3A%2F%2F127.0.0.1%3A8000"), "http://127.0.0.1:8000");
+        assert_eq!(percent_decode("a+b%20c%"), "a b c%");
+        assert_eq!(percent_decode("%e2%82%ac%zz"), "€%zz");
+    }
+
+    #[test]
+    fn reads_all_parameters() {
+        let p = UrlParams::parse(
+            "?model=test/tiny-dialogpt&hub=http://127.0.0.1:8123&quant=f32&max_new_tokens=12\
+             &temperature=0.7&top_k=40&top_p=0.9&repetition_penalty=1.3&no_repeat_ngram_size=3&seed=7",
+        );
+        assert_eq!(p.model.as_deref(), Some("test/tiny-dialogpt"));
+        assert_eq!(p.hub, "http://127.0.0.1:8123");
+        assert_eq!(p.quant, QuantType::F32);
+        let g = &p.generation;
+        assert_eq!((g.max_new_tokens, g.top_k, g.no_repeat_ngram_size, g.seed), (12, 40, 3, 7));
+        assert_eq!((g.temperature, g.top_p, g.repetition_penalty), (0.7, 0.9, 1.3));
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn defaults_and_warnings() {
+        let p = UrlParams::parse("");
+        assert_eq!((p.model, p.hub.as_str(), p.quant), (None, DEFAULT_HUB, QuantType::Q8_0));
+        assert!(p.generation.is_greedy());
+        let p = UrlParams::parse("quant=q3&top_k=many&top_p=2");
+        assert_eq!(p.warnings.len(), 3, "{:?}", p.warnings);
+        assert_eq!(p.generation, GenerationConfig::default());
+    }
+}

@@ -1,0 +1,184 @@
+//! The gloo-worker `Worker`: owns the model and the chat session, runs one token per
+//! event-loop turn (so replies stream and a Cancel gets in between two tokens).
+
+use super::download::load_model;
+use super::protocol::{FromWorker, LoadRequest, ModelInfo, ToWorker, TurnDone};
+use super::tick::Ticker;
+use crate::engine::{ChatSession, Step, Turn};
+use gloo_worker::{HandlerId, Worker, WorkerScope};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+pub enum Msg {
+    Loaded { generation: u64, name: String, result: Result<ChatSession, String>, load_ms: f64 },
+    /// Advance the turn with this id by one token.
+    Step(u64),
+}
+
+struct ActiveTurn {
+    id: u64,
+    turn: Turn,
+    started_ms: f64,
+}
+
+pub struct ChatWorker {
+    client: Option<HandlerId>,
+    session: Option<ChatSession>,
+    active: Option<ActiveTurn>,
+    /// Bumped by every Load; a download whose number is stale stops.
+    load_generation: Rc<Cell<u64>>,
+    ticker: Ticker,
+}
+
+thread_local! {
+    /// Where a panic is reported: the page then shows an error instead of waiting forever.
+    static PANIC_TO: RefCell<Option<(WorkerScope<ChatWorker>, HandlerId)>> = const { RefCell::new(None) };
+}
+
+fn install_panic_report() {
+    std::panic::set_hook(Box::new(|info| {
+        let text = info.to_string();
+        web_sys::console::error_1(&text.clone().into());
+        PANIC_TO.with(|p| {
+            if let Ok(p) = p.try_borrow() {
+                if let Some((scope, id)) = p.as_ref() {
+                    scope.respond(*id, FromWorker::Crashed(text));
+                }
+            }
+        });
+    }));
+}
+
+impl ChatWorker {
+    fn send(&self, scope: &WorkerScope<Self>, out: FromWorker) {
+        if let Some(id) = self.client {
+            scope.respond(id, out);
+        }
+    }
+
+    fn load(&mut self, scope: &WorkerScope<Self>, req: LoadRequest) {
+        // Free the old model first: two big models may not fit in wasm memory.
+        self.session = None;
+        self.active = None;
+        let generation = self.load_generation.get() + 1;
+        self.load_generation.set(generation);
+        let (scope, current, id) = (scope.clone(), self.load_generation.clone(), self.client);
+        wasm_bindgen_futures::spawn_local(async move {
+            let started = js_sys::Date::now();
+            let alive = || current.get() == generation;
+            let report = |p: super::protocol::Progress| {
+                if let (true, Some(id)) = (alive(), id) {
+                    scope.respond(id, FromWorker::Progress(p));
+                }
+            };
+            let result = load_model(&req, &report, &alive).await;
+            let load_ms = js_sys::Date::now() - started;
+            scope.send_message(Msg::Loaded { generation, name: req.source.label(), result, load_ms });
+        });
+    }
+
+    fn chat(&mut self, scope: &WorkerScope<Self>, turn: u64, text: String, history: Vec<u32>, config: crate::engine::GenerationConfig) {
+        let Some(session) = self.session.as_mut() else {
+            let message = "the model is not loaded yet".to_string();
+            return self.send(scope, FromWorker::TurnError { turn, message });
+        };
+        // A new turn replaces one still running (the page cancels first; this is a guard).
+        if let Some(old) = self.active.take() {
+            session.cancel(old.turn);
+        }
+        match session.begin(&text, &history, &config) {
+            Ok(t) => {
+                self.active = Some(ActiveTurn { id: turn, turn: t, started_ms: js_sys::Date::now() });
+                self.ticker.tick(turn);
+            }
+            Err(e) => self.send(scope, FromWorker::TurnError { turn, message: e.to_string() }),
+        }
+    }
+
+    fn done(&self, scope: &WorkerScope<Self>, id: u64, started_ms: f64, r: crate::engine::Reply) {
+        let elapsed_ms = js_sys::Date::now() - started_ms;
+        let d = TurnDone { turn: id, text: r.text, history: r.history, stop: r.stop, stats: r.stats, elapsed_ms };
+        self.send(scope, FromWorker::Done(d));
+    }
+
+    fn step(&mut self, scope: &WorkerScope<Self>, id: u64) {
+        let (Some(session), Some(active)) = (self.session.as_mut(), self.active.as_mut()) else { return };
+        if active.id != id {
+            return; // a tick of a turn that was cancelled or replaced
+        }
+        match session.step(&mut active.turn) {
+            Ok(Step::Token { text, .. }) => {
+                if !text.is_empty() {
+                    self.send(scope, FromWorker::Token { turn: id, text });
+                }
+                self.ticker.tick(id);
+            }
+            Ok(Step::Finished(reply)) => {
+                let started = active.started_ms;
+                self.active = None;
+                self.done(scope, id, started, reply);
+            }
+            Err(e) => {
+                self.active = None;
+                self.send(scope, FromWorker::TurnError { turn: id, message: e.to_string() });
+            }
+        }
+    }
+}
+
+impl Worker for ChatWorker {
+    type Message = Msg;
+    type Input = ToWorker;
+    type Output = FromWorker;
+
+    fn create(scope: &WorkerScope<Self>) -> Self {
+        install_panic_report();
+        let s = scope.clone();
+        let ticker = Ticker::new(move |id| s.send_message(Msg::Step(id)));
+        Self { client: None, session: None, active: None, load_generation: Rc::new(Cell::new(0)), ticker }
+    }
+
+    fn update(&mut self, scope: &WorkerScope<Self>, msg: Msg) {
+        match msg {
+            Msg::Loaded { generation, name, result, load_ms } => {
+                if generation != self.load_generation.get() {
+                    return; // replaced by a newer Load
+                }
+                match result {
+                    Ok(session) => {
+                        let cfg = session.model().config();
+                        let info = ModelInfo {
+                            name,
+                            n_positions: cfg.n_positions,
+                            weight_types: session.model().weight_type_label(),
+                            n_layer: cfg.n_layer,
+                            n_embd: cfg.n_embd,
+                            load_ms,
+                        };
+                        self.session = Some(session);
+                        self.send(scope, FromWorker::Ready(info));
+                    }
+                    Err(e) => self.send(scope, FromWorker::LoadError(e)),
+                }
+            }
+            Msg::Step(id) => self.step(scope, id),
+        }
+    }
+
+    fn received(&mut self, scope: &WorkerScope<Self>, msg: ToWorker, id: HandlerId) {
+        self.client = Some(id);
+        PANIC_TO.with(|p| *p.borrow_mut() = Some((scope.clone(), id)));
+        match msg {
+            ToWorker::Load(req) => self.load(scope, req),
+            ToWorker::Chat { turn, text, history, config } => self.chat(scope, turn, text, history, config),
+            ToWorker::Cancel { turn } => {
+                if self.active.as_ref().map(|a| a.id) == Some(turn) {
+                    let active = self.active.take().expect("checked above");
+                    let session = self.session.as_mut().expect("a turn implies a session");
+                    let reply = session.cancel(active.turn);
+                    self.done(scope, turn, active.started_ms, reply);
+                }
+            }
+        }
+    }
+}

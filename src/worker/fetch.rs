@@ -1,0 +1,75 @@
+//! `fetch` from inside a worker, with the body read as a stream of chunks so that a model
+//! of hundreds of MB never has to sit in memory as one buffer.
+
+use js_sys::{Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{ReadableStreamDefaultReader, Response, WorkerGlobalScope};
+
+/// Starts a request; headers arrive when the promise resolves.
+pub fn start(url: &str) -> Promise {
+    let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+    global.fetch_with_str(url)
+}
+
+/// `Error.message` of a JS exception, or its string form.
+pub fn js_message(v: &JsValue) -> String {
+    Reflect::get(v, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| v.as_string())
+        .unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// Waits for the response headers. A rejection means no HTTP answer at all.
+pub async fn response(promise: Promise, url: &str) -> Result<Response, String> {
+    match JsFuture::from(promise).await {
+        Ok(r) => Ok(r.unchecked_into()),
+        Err(e) => Err(format!(
+            "could not download {url} ({}): the network is down, the address is wrong, \
+             or the server does not allow cross-origin requests (CORS)",
+            js_message(&e)
+        )),
+    }
+}
+
+/// `Content-Length`, when the server sent it.
+pub fn content_length(r: &Response) -> Option<u64> {
+    r.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse().ok())
+}
+
+/// Abandons a response's body (e.g. the big weights after a small file failed).
+pub fn discard(r: &Response) {
+    if let Some(body) = r.body() {
+        let _ = body.cancel();
+    }
+}
+
+/// Reads a response body chunk by chunk.
+pub struct BodyReader {
+    reader: ReadableStreamDefaultReader,
+}
+
+impl BodyReader {
+    pub fn new(r: &Response) -> Result<Self, String> {
+        let body = r.body().ok_or("the server sent an empty response")?;
+        Ok(Self { reader: body.get_reader().unchecked_into() })
+    }
+
+    /// The next chunk, or `None` at the end of the body.
+    pub async fn next(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let result = JsFuture::from(self.reader.read())
+            .await
+            .map_err(|e| format!("the download was interrupted: {}", js_message(&e)))?;
+        let done = Reflect::get(&result, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
+        if done {
+            return Ok(None);
+        }
+        let value = Reflect::get(&result, &"value".into()).map_err(|e| js_message(&e))?;
+        Ok(Some(Uint8Array::new(&value).to_vec()))
+    }
+
+    pub fn cancel(&self) {
+        let _ = self.reader.cancel();
+    }
+}

@@ -1,0 +1,21 @@
+//! The web worker layer: downloads the model and runs the engine off the page's thread.
+//!
+//! - [`protocol`]: the serde messages between page and worker (the only door);
+//! - [`source`]: model names/URLs → the files to fetch;
+//! - `fetch`, `download`: streaming downloads pushed into `engine::ModelLoader` (wasm only);
+//! - `agent`: the gloo-worker `Worker` that drives `ChatSession` one token per event-loop turn.
+
+pub mod protocol;
+pub mod source;
+
+#[cfg(target_arch = "wasm32")]
+pub mod agent;
+#[cfg(target_arch = "wasm32")]
+mod download;
+#[cfg(target_arch = "wasm32")]
+mod fetch;
+#[cfg(target_arch = "wasm32")]
+mod tick;
+
+#[cfg(target_arch = "wasm32")]
+pub use agent::ChatWorker;

@@ -1,0 +1,95 @@
+//! The only door between the page and the worker: every message either side sends is one of
+//! these serde types. Nothing else crosses, so the page never links the engine's compute code
+//! and the worker never knows about the DOM.
+
+use crate::engine::{GenerationConfig, QuantType, StopReason, TurnStats};
+use serde::{Deserialize, Serialize};
+
+/// Where the model comes from; built by [`ModelSource::parse`] (see `source.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ModelSource {
+    /// A Hub repository, files under `{hub}/{repo}/resolve/main/`.
+    Hub { hub: String, repo: String },
+    /// One `.gguf` file that carries config and tokenizer inside.
+    Gguf { url: String },
+    /// A folder in the Hub's layout (`config.json`, `vocab.json`, `merges.txt`, weights).
+    Folder { url: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadRequest {
+    pub source: ModelSource,
+    pub quant: QuantType,
+}
+
+/// Page → worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// Download and convert a model; drops the current one and any turn in progress.
+    Load(LoadRequest),
+    /// One user turn. The history (all ids so far) belongs to the page and comes with every
+    /// turn; the worker's session keeps its KV cache for the shared prefix.
+    Chat { turn: u64, text: String, history: Vec<u32>, config: GenerationConfig },
+    /// Stop the reply of `turn` where it is (the Stop button).
+    Cancel { turn: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    Downloading,
+    /// All bytes are in; building the model from the converted tensors.
+    Converting,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub stage: Stage,
+    /// The file being downloaded, e.g. `pytorch_model.bin`.
+    pub file: String,
+    pub file_done: u64,
+    /// From `Content-Length`; `None` when the server did not say.
+    pub file_total: Option<u64>,
+    /// Over all files of the model.
+    pub done: u64,
+    pub total: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// What the user asked for (repo id or URL).
+    pub name: String,
+    /// The context window: the meter shows `history / n_positions`.
+    pub n_positions: usize,
+    /// e.g. `q8_0` or `q4_k+q6_k`.
+    pub weight_types: String,
+    pub n_layer: usize,
+    pub n_embd: usize,
+    pub load_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnDone {
+    pub turn: u64,
+    /// The whole reply (authoritative: replaces the streamed pieces).
+    pub text: String,
+    /// The history to send back with the next turn.
+    pub history: Vec<u32>,
+    pub stop: StopReason,
+    pub stats: TurnStats,
+    pub elapsed_ms: f64,
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromWorker {
+    Progress(Progress),
+    Ready(ModelInfo),
+    /// Loading failed; the message is meant for the user.
+    LoadError(String),
+    /// Text completed by the next token of `turn` (may be empty mid-character).
+    Token { turn: u64, text: String },
+    Done(TurnDone),
+    TurnError { turn: u64, message: String },
+    /// The worker panicked and is unusable; the page must start a new one.
+    Crashed(String),
+}
