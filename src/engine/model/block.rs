@@ -4,7 +4,7 @@
 use super::kv_cache::KvCache;
 use super::linear::Linear;
 use crate::engine::error::Result;
-use candle_core::{Device, Tensor};
+use candle_core::{Device, Module, Tensor};
 use candle_nn::LayerNorm;
 
 pub struct Block {
@@ -30,9 +30,9 @@ fn causal_mask(s: usize, past: usize) -> Result<Tensor> {
 impl Block {
     /// `x`: `[s, n_embd]` hidden states of `s` new positions.
     pub fn forward(&self, x: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        let h = self.attention(&self.ln_1.forward_t(x)?, cache)?;
+        let h = self.attention(&self.ln_1.forward(x)?, cache)?;
         let x = (x + h)?;
-        let m = self.ffn_up.forward(&self.ln_2.forward_t(&x)?)?.gelu()?;
+        let m = self.ffn_up.forward(&self.ln_2.forward(&x)?)?.gelu()?;
         let m = self.ffn_down.forward(&m)?;
         Ok((x + m)?)
     }
@@ -60,16 +60,5 @@ impl Block {
         let y = probs.matmul(&v_all)?;
         let y = y.transpose(0, 1)?.reshape((s, n_embd))?;
         self.attn_out.forward(&y)
-    }
-}
-
-/// LayerNorm's forward without a training flag.
-trait ForwardT {
-    fn forward_t(&self, x: &Tensor) -> Result<Tensor>;
-}
-
-impl ForwardT for LayerNorm {
-    fn forward_t(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(candle_core::Module::forward(self, x)?)
     }
 }

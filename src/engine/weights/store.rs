@@ -13,8 +13,6 @@ use std::collections::HashMap;
 pub struct WeightStore {
     quant: QuantType,
     tensors: HashMap<String, QTensor>,
-    /// Bytes of source tensors consumed so far (progress reporting).
-    pub source_bytes: u64,
 }
 
 /// Is `name` already a GGUF `gpt2` tensor name?
@@ -28,7 +26,7 @@ fn is_gguf_name(name: &str) -> bool {
 
 impl WeightStore {
     pub fn new(quant: QuantType) -> Self {
-        Self { quant, tensors: HashMap::new(), source_bytes: 0 }
+        Self { quant, tensors: HashMap::new() }
     }
 
     pub fn quant(&self) -> QuantType {
@@ -82,7 +80,6 @@ impl TensorSink for WeightStore {
     }
 
     fn float_tensor(&mut self, name: &str, dtype: FloatDtype, shape: &[usize], bytes: &[u8]) -> Result<()> {
-        self.source_bytes += bytes.len() as u64;
         let (target, transposed) = match map_hub_name(name) {
             Some(m) => (m.name, m.transpose),
             None if is_gguf_name(name) => (name.to_string(), false),
@@ -105,7 +102,6 @@ impl TensorSink for WeightStore {
     }
 
     fn quantized_tensor(&mut self, name: &str, tensor: QTensor) -> Result<()> {
-        self.source_bytes += tensor.storage_size_in_bytes() as u64;
         if tensor.dtype() == GgmlDType::BF16 {
             // candle has no bf16 matmul on CPU: widen once at load.
             let t = tensor.dequantize(&Device::Cpu)?;
