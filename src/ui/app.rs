@@ -41,6 +41,8 @@ pub struct App {
     speed: Option<String>,
     /// Text for screen readers (an aria-live region): milestones, not every token.
     announce: String,
+    /// A non-fatal worker notice (e.g. the model could not be cached), shown with "Ready".
+    notice: Option<String>,
 }
 
 fn spawn_worker(ctx: &Context<App>) -> WorkerBridge<ChatWorker> {
@@ -95,6 +97,7 @@ impl App {
         self.announce = format!("Loading {}", req.source.label());
         self.status = LoadStatus::Loading { text: format!("Connecting to {}", req.source.label()), fraction: None };
         self.model = None;
+        self.notice = None;
         self.chat.clear();
         self.speed = None;
         self.bridge.send(ToWorker::Load(req));
@@ -127,11 +130,19 @@ impl App {
                 self.status = LoadStatus::Loading { text: progress_text(&p), fraction: progress_fraction(&p) };
             }
             FromWorker::Ready(info) => {
-                let summary = format!("{} ({}, {} layers) loaded in {:.1} s", info.name, info.weight_types, info.n_layer, info.load_ms / 1000.0);
+                let how = if info.from_cache { "loaded from cache" } else { "loaded" };
+                let mut summary = format!("{} ({}, {} layers) {how} in {:.1} s", info.name, info.weight_types, info.n_layer, info.load_ms / 1000.0);
+                if let Some(n) = self.notice.take() {
+                    summary.push_str(&format!(" · {n}"));
+                }
                 self.announce = format!("Ready: {summary}");
                 self.status = LoadStatus::Ready { summary };
                 self.model = Some(info);
             }
+            FromWorker::Notice(n) => match &mut self.status {
+                LoadStatus::Ready { summary } => summary.push_str(&format!(" · {n}")),
+                _ => self.notice = Some(n),
+            },
             FromWorker::LoadError(e) => {
                 self.announce = format!("Could not load the model: {e}");
                 self.status = LoadStatus::Failed(e);
@@ -173,6 +184,7 @@ impl Component for App {
             hint: None,
             speed: None,
             announce: String::new(),
+            notice: None,
         };
         // A model in the URL starts loading at once (the bridge queues until the worker is up).
         if let Some(model) = app.params.model.clone() {

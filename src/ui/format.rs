@@ -16,6 +16,7 @@ pub fn mb(bytes: u64) -> String {
 pub fn progress_text(p: &Progress) -> String {
     match p.stage {
         Stage::Converting => "Converting".to_string(),
+        Stage::FromCache => "Loading from cache".to_string(),
         Stage::Downloading => match p.file_total {
             // A compressed response can deliver more bytes than its Content-Length.
             Some(t) if t >= p.file_done => format!("Downloading {} {} / {} MB", p.file, mb(p.file_done), mb(t)),
@@ -28,6 +29,7 @@ pub fn progress_text(p: &Progress) -> String {
 pub fn progress_fraction(p: &Progress) -> Option<f64> {
     match p.stage {
         Stage::Converting => Some(1.0),
+        Stage::FromCache => None,
         Stage::Downloading => p.total.filter(|t| *t > 0).map(|t| (p.done as f64 / t as f64).min(1.0)),
     }
 }

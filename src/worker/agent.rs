@@ -1,7 +1,7 @@
 //! The gloo-worker `Worker`: owns the model and the chat session, runs one token per
 //! event-loop turn (so replies stream and a Cancel gets in between two tokens).
 
-use super::download::load_model;
+use super::download::{load_model, Loaded};
 use super::protocol::{FromWorker, LoadRequest, ModelInfo, ToWorker, TurnDone};
 use super::tick::Ticker;
 use crate::engine::{ChatSession, Step, Turn};
@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 pub enum Msg {
-    Loaded { generation: u64, name: String, result: Result<ChatSession, String>, load_ms: f64 },
+    Loaded { generation: u64, name: String, result: Result<Loaded, String>, load_ms: f64 },
     /// Advance the turn with this id by one token.
     Step(u64),
 }
@@ -71,7 +71,12 @@ impl ChatWorker {
                     scope.respond(id, FromWorker::Progress(p));
                 }
             };
-            let result = load_model(&req, &report, &alive).await;
+            let notice = |n: String| {
+                if let (true, Some(id)) = (alive(), id) {
+                    scope.respond(id, FromWorker::Notice(n));
+                }
+            };
+            let result = load_model(&req, &report, &notice, &alive).await;
             let load_ms = js_sys::Date::now() - started;
             scope.send_message(Msg::Loaded { generation, name: req.source.label(), result, load_ms });
         });
@@ -145,7 +150,7 @@ impl Worker for ChatWorker {
                     return; // replaced by a newer Load
                 }
                 match result {
-                    Ok(session) => {
+                    Ok(Loaded { session, from_cache }) => {
                         let cfg = session.model().config();
                         let info = ModelInfo {
                             name,
@@ -154,6 +159,7 @@ impl Worker for ChatWorker {
                             n_layer: cfg.n_layer,
                             n_embd: cfg.n_embd,
                             load_ms,
+                            from_cache,
                         };
                         self.session = Some(session);
                         self.send(scope, FromWorker::Ready(info));

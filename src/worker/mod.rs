@@ -15,6 +15,8 @@ mod download;
 #[cfg(target_arch = "wasm32")]
 mod fetch;
 #[cfg(target_arch = "wasm32")]
+mod model_cache;
+#[cfg(target_arch = "wasm32")]
 mod tick;
 
 #[cfg(target_arch = "wasm32")]

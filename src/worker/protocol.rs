@@ -39,6 +39,8 @@ pub enum Stage {
     Downloading,
     /// All bytes are in; building the model from the converted tensors.
     Converting,
+    /// Reading the converted model kept by an earlier load (Cache API).
+    FromCache,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +67,9 @@ pub struct ModelInfo {
     pub n_layer: usize,
     pub n_embd: usize,
     pub load_ms: f64,
+    /// Read from the browser cache instead of downloaded.
+    #[serde(default)]
+    pub from_cache: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +89,8 @@ pub struct TurnDone {
 pub enum FromWorker {
     Progress(Progress),
     Ready(ModelInfo),
+    /// Something the user should know that did not stop the load (e.g. the cache is full).
+    Notice(String),
     /// Loading failed; the message is meant for the user.
     LoadError(String),
     /// Text completed by the next token of `turn` (may be empty mid-character).

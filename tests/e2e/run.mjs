@@ -236,6 +236,26 @@ async function main() {
       assertEq(next.state === 'done' || next.state === 'stopped', true, 'the turn after Stop finishes');
     });
 
+    await check('a reload loads the converted q8_0 model from the Cache API: no weight request, replies', async () => {
+      // Same persistent context, same URL as the q8_0 load above: the converted GGUF is cached.
+      const before = hubRequests.length;
+      await page.goto(base + query.replace('&quant=f32', ''));
+      await page.waitForSelector('.app[data-status="ready"], .app[data-status="error"]', { timeout: TIMEOUT });
+      const status = await page.locator('.status').innerText();
+      if ((await page.getAttribute('.app', 'data-status')) !== 'ready') throw new Error(status);
+      const perPath = {};
+      for (const u of hubRequests.slice(before)) { const p = new URL(u, 'http://x').pathname; perPath[p] = (perPath[p] || 0) + 1; }
+      console.log(`       "${status.trim()}", mirror requests ${JSON.stringify(perPath)}`);
+      const weights = Object.keys(perPath).filter((p) => p.endsWith('/pytorch_model.bin'));
+      assertEq(weights.length, 0, 'requests for pytorch_model.bin during the cached load');
+      if (!/from cache/.test(status)) throw new Error(`status does not say "from cache": ${status}`);
+      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
+      await page.getByRole('button', { name: 'Send', exact: true }).click();
+      const reply = await waitReply(page, 0);
+      assertEq(reply.state, 'done', 'state of the greedy reply after a cached load');
+      if (!reply.text) throw new Error('empty reply after a cached load');
+    });
+
     await check('a .gguf URL (llama.cpp q8_0, config and tokenizer inside) loads and replies', async () => {
       const gguf = `${hubUrl}/files/model-q8_0.gguf`;
       await page.goto(base + `?model=${encodeURIComponent(gguf)}&max_new_tokens=12`);
