@@ -12,5 +12,7 @@ cargo build --target wasm32-unknown-unknown --lib
 echo "== web app: build (trunk) and end-to-end test (headless Chromium)"
 scripts/setup.sh e2e
 scripts/build-web.sh
+# The same app built for a fixed sub-path, served from there in the e2e test.
+scripts/build-web.sh --public-url /sub/path/ --dist target/dist-subpath
 node tests/e2e/run.mjs
 echo "== all tests passed"

@@ -1,40 +1,62 @@
-//! The root component: owns the page state (conversation, token history, load status) and the
-//! bridge to the inference worker, and turns worker events into state.
+//! The root component: owns the page state (conversation, token history, settings, load
+//! status) and the bridge to the inference worker, turns worker events into state, keeps
+//! the conversation in localStorage, and answers a host page's `postMessage` commands.
 
+use super::browser;
+use super::chat_tools::ChatTools;
 use super::composer::Composer;
 use super::conversation::Conversation;
+use super::embed::{parse_command, AllowList, HostCommand, HostEvent};
 use super::format::{context_meter, progress_fraction, progress_text, speed_text};
-use super::messages::MessageList;
+use super::messages::{shown_text, MessageList};
 use super::params::UrlParams;
+use super::persist::{SavedChat, CHAT_KEY, DRAFT_KEY};
 use super::picker::ModelPicker;
+use super::settings::Settings;
 use super::status::{LoadStatus, StatusPanel};
-use crate::engine::QuantType;
-use crate::worker::protocol::{FromWorker, LoadRequest, ModelInfo, ModelSource, ToWorker};
+use super::stored::StoredModels;
+use crate::engine::{GenerationConfig, QuantType, StopReason};
+use crate::worker::protocol::{CacheListing, FromWorker, LoadRequest, ModelInfo, ModelSource, ToWorker};
 use crate::worker::ChatWorker;
 use gloo_worker::{Spawnable, WorkerBridge};
+use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 /// The loader script trunk writes for the `worker` bin (`data-loader-shim`).
 const WORKER_LOADER: &str = "./worker_loader.js";
+/// A second crash this soon after the first is not retried automatically (no crash loop).
+const CRASH_WINDOW_MS: f64 = 30_000.0;
 
 pub enum Msg {
     Worker(FromWorker),
     Load(String, QuantType),
     Retry,
+    CancelLoad,
     Draft(String),
     Send,
     Stop,
     NewChat,
+    Settings(GenerationConfig),
+    RefreshStored,
+    DeleteStored(String),
+    Copy(usize),
+    Copied(usize, Result<(), String>),
+    ExportJson,
+    ExportMarkdown,
+    Import(web_sys::File),
+    Imported(Result<SavedChat, String>),
+    /// A `message` event: the sender's origin and the data as JSON.
+    Host(String, Option<String>),
 }
 
 pub struct App {
     bridge: WorkerBridge<ChatWorker>,
     params: UrlParams,
+    settings: GenerationConfig,
     status: LoadStatus,
     model: Option<ModelInfo>,
     last_load: Option<LoadRequest>,
-    /// The worker panicked: Retry must start a new one.
-    crashed: bool,
+    last_crash_ms: Option<f64>,
     chat: Conversation,
     draft: String,
     hint: Option<String>,
@@ -43,6 +65,11 @@ pub struct App {
     announce: String,
     /// A non-fatal worker notice (e.g. the model could not be cached), shown with "Ready".
     notice: Option<String>,
+    /// Problems with this browser's storage (the chat is not being saved).
+    storage_warning: Option<String>,
+    stored: Option<CacheListing>,
+    copied: Option<usize>,
+    _host_listener: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
 }
 
 fn spawn_worker(ctx: &Context<App>) -> WorkerBridge<ChatWorker> {
@@ -77,6 +104,10 @@ fn remember_in_url(model: &str, quant: QuantType) {
     }
 }
 
+fn today() -> String {
+    String::from(js_sys::Date::new_0().to_iso_string()).chars().take(10).collect()
+}
+
 impl App {
     fn load(&mut self, model: &str, quant: QuantType) {
         match ModelSource::parse(&resolve_model(model), &self.params.hub) {
@@ -88,46 +119,137 @@ impl App {
             Err(e) => {
                 // Retry would repeat the model that was there before: not what was asked.
                 self.last_load = None;
-                self.status = LoadStatus::Failed(e);
+                self.fail(e);
             }
         }
     }
 
+    /// Loads `req`. The conversation stays: its token history is GPT-2's vocabulary, which
+    /// every DialoGPT size shares (the worker refuses ids a model does not know).
     fn start_load(&mut self, req: LoadRequest) {
+        if self.chat.generating {
+            // The worker drops the old model and its turn; that reply will not finish.
+            self.chat.abandon_running("stopped: another model is loading");
+            self.save_chat();
+        }
         self.announce = format!("Loading {}", req.source.label());
-        self.status = LoadStatus::Loading { text: format!("Connecting to {}", req.source.label()), fraction: None };
+        self.set_status(LoadStatus::Loading { text: format!("Connecting to {}", req.source.label()), fraction: None });
         self.model = None;
         self.notice = None;
-        self.chat.clear();
-        self.speed = None;
         self.bridge.send(ToWorker::Load(req));
     }
 
-    fn send(&mut self) {
-        let text = self.draft.trim().to_string();
-        if text.is_empty() {
-            self.hint = Some("Type a message first: empty messages are not sent.".into());
-            return;
-        }
-        if self.model.is_none() {
-            self.hint = Some("The model is not ready yet: wait for \"Ready\" above.".into());
-            return;
-        }
-        if self.chat.generating {
-            return;
-        }
-        self.hint = None;
-        self.draft.clear();
-        let history = self.chat.history.clone();
-        let turn = self.chat.start_turn(&text);
-        let config = self.params.generation.clone();
-        self.bridge.send(ToWorker::Chat { turn, text, history, config });
+    fn fail(&mut self, message: String) {
+        self.announce = format!("Could not load the model: {message}");
+        self.emit(HostEvent::Error { message: message.clone() });
+        self.status = LoadStatus::Failed(message);
     }
 
-    fn on_worker(&mut self, out: FromWorker) {
+    fn set_status(&mut self, status: LoadStatus) {
+        if let LoadStatus::Loading { text, fraction } = &status {
+            self.emit(HostEvent::Loading { text: text.clone(), fraction: *fraction });
+        }
+        self.status = status;
+    }
+
+    /// Starts a turn with `text`; the error says why it cannot be sent now.
+    fn send_text(&mut self, text: &str) -> Result<(), String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("Type a message first: empty messages are not sent.".into());
+        }
+        if self.model.is_none() {
+            return Err("The model is not ready yet: wait for \"Ready\" above.".into());
+        }
+        if self.chat.generating {
+            return Err("A reply is still being written: wait for it or press Stop.".into());
+        }
+        let history = self.chat.history.clone();
+        let turn = self.chat.start_turn(text);
+        let config = self.settings.clone();
+        self.bridge.send(ToWorker::Chat { turn, text: text.to_string(), history, config });
+        self.save_chat();
+        Ok(())
+    }
+
+    fn send(&mut self) {
+        // Enter pressed again while a reply streams: the draft waits, nothing is queued.
+        if self.chat.generating && !self.draft.trim().is_empty() {
+            return;
+        }
+        match self.send_text(&self.draft.clone()) {
+            Ok(()) => {
+                self.hint = None;
+                self.draft.clear();
+                self.save_draft();
+            }
+            Err(e) => self.hint = Some(e),
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(turn) = self.chat.running_turn() {
+            self.bridge.send(ToWorker::Cancel { turn });
+        }
+    }
+
+    fn new_chat(&mut self) {
+        self.stop();
+        self.chat.clear();
+        self.speed = None;
+        self.copied = None;
+        self.announce = "New chat".into();
+        self.save_chat();
+    }
+
+    fn model_label(&self) -> Option<String> {
+        self.last_load.as_ref().map(|r| r.source.label())
+    }
+
+    fn save_chat(&mut self) {
+        let json = SavedChat::of(&self.chat, self.model_label()).to_json();
+        if let Err(e) = browser::storage_set(CHAT_KEY, &json) {
+            self.storage_warning = Some(format!("This conversation is not being saved in the browser ({e}); export it to keep it."));
+        }
+    }
+
+    fn save_draft(&mut self) {
+        let _ = browser::storage_set(DRAFT_KEY, &self.draft);
+    }
+
+    /// Tells the host page (when embedded and allowed) what happened.
+    fn emit(&self, event: HostEvent) {
+        if self.params.allow != AllowList::Nobody && browser::framed() {
+            browser::post_to_parent(&event.to_json(), &self.params.allow.targets());
+        }
+    }
+
+    fn on_crash(&mut self, ctx: &Context<Self>, error: String) {
+        web_sys::console::error_1(&format!("inference worker crashed: {error}").into());
+        self.chat.abandon_running("the model stopped unexpectedly; your conversation is kept");
+        self.save_chat();
+        self.model = None;
+        // The crashed worker is unusable: start a fresh one at once.
+        self.bridge = spawn_worker(ctx);
+        let now = js_sys::Date::now();
+        let again = self.last_crash_ms.is_some_and(|t| now - t < CRASH_WINDOW_MS);
+        self.last_crash_ms = Some(now);
+        match self.last_load.clone() {
+            Some(req) if !again => {
+                self.start_load(req);
+                self.set_status(LoadStatus::Loading { text: "The model stopped unexpectedly: restarting it".into(), fraction: None });
+            }
+            _ => self.fail(format!(
+                "the inference worker stopped ({error}). It may have run out of memory: try q4_k or a smaller model, \
+                 or press Retry"
+            )),
+        }
+    }
+
+    fn on_worker(&mut self, ctx: &Context<Self>, out: FromWorker) {
         match out {
             FromWorker::Progress(p) => {
-                self.status = LoadStatus::Loading { text: progress_text(&p), fraction: progress_fraction(&p) };
+                self.set_status(LoadStatus::Loading { text: progress_text(&p), fraction: progress_fraction(&p) });
             }
             FromWorker::Ready(info) => {
                 let how = if info.from_cache { "loaded from cache" } else { "loaded" };
@@ -136,6 +258,7 @@ impl App {
                     summary.push_str(&format!(" · {n}"));
                 }
                 self.announce = format!("Ready: {summary}");
+                self.emit(HostEvent::Ready { model: info.name.clone() });
                 self.status = LoadStatus::Ready { summary };
                 self.model = Some(info);
             }
@@ -143,24 +266,83 @@ impl App {
                 LoadStatus::Ready { summary } => summary.push_str(&format!(" · {n}")),
                 _ => self.notice = Some(n),
             },
-            FromWorker::LoadError(e) => {
-                self.announce = format!("Could not load the model: {e}");
-                self.status = LoadStatus::Failed(e);
+            FromWorker::LoadError(e) => self.fail(e),
+            FromWorker::Token { turn, text } => {
+                if self.chat.running_turn() == Some(turn) {
+                    self.emit(HostEvent::Token { turn, text: text.clone() });
+                }
+                self.chat.on_token(turn, &text);
             }
-            FromWorker::Token { turn, text } => self.chat.on_token(turn, &text),
             FromWorker::Done(d) => {
                 if self.chat.on_done(&d) {
                     self.speed = Some(speed_text(&d));
                     self.announce = format!("Bot: {}", d.text.trim());
+                    let stop = match d.stop {
+                        StopReason::Eos => "eos",
+                        StopReason::MaxTokens => "max_tokens",
+                        StopReason::ContextFull => "context_full",
+                        StopReason::Cancelled => "cancelled",
+                    };
+                    self.emit(HostEvent::Reply { turn: d.turn, text: d.text.trim_start().to_string(), stop: stop.into() });
+                    self.save_chat();
                 }
             }
-            FromWorker::TurnError { turn, message } => self.chat.on_error(turn, &message),
-            FromWorker::Crashed(e) => {
-                self.crashed = true;
-                self.model = None;
-                self.chat.generating = false;
-                self.status = LoadStatus::Failed(format!("the inference worker stopped: {e}"));
+            FromWorker::TurnError { turn, message } => {
+                if self.chat.running_turn() == Some(turn) {
+                    self.emit(HostEvent::Error { message: message.clone() });
+                }
+                self.chat.on_error(turn, &message);
+                self.save_chat();
             }
+            FromWorker::Crashed(e) => self.on_crash(ctx, e),
+            FromWorker::Cached(listing) => self.stored = Some(listing),
+        }
+    }
+
+    fn on_host(&mut self, origin: String, json: Option<String>) {
+        if !self.params.allow.allows(&origin) {
+            return; // not an origin the page was told to trust: ignored, no answer
+        }
+        let command = match json.as_deref().map(parse_command) {
+            None => Err("the message is not plain data".to_string()),
+            Some(r) => r,
+        };
+        let result = match command {
+            Ok(None) => return, // someone else's message
+            Ok(Some(HostCommand::Send(text))) => self.send_text(&text),
+            Ok(Some(HostCommand::Stop)) => Ok(self.stop()),
+            Ok(Some(HostCommand::NewChat)) => Ok(self.new_chat()),
+            Ok(Some(HostCommand::Load { model, quant })) => {
+                match quant.map(|q| q.parse::<QuantType>()).transpose() {
+                    Ok(q) => Ok(self.load(&model, q.unwrap_or(self.params.quant))),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Ok(Some(HostCommand::Status)) => {
+                let event = match (&self.model, &self.status) {
+                    (Some(m), _) => HostEvent::Ready { model: m.name.clone() },
+                    (None, LoadStatus::Failed(e)) => HostEvent::Error { message: e.clone() },
+                    (None, LoadStatus::Loading { text, fraction }) => HostEvent::Loading { text: text.clone(), fraction: *fraction },
+                    _ => HostEvent::Loading { text: "no model loaded".into(), fraction: None },
+                };
+                Ok(self.emit(event))
+            }
+            Err(reason) => Err(reason),
+        };
+        if let Err(reason) = result {
+            self.emit(HostEvent::Rejected { reason });
+        }
+    }
+
+    fn export(&mut self, markdown: bool) {
+        let saved = SavedChat::of(&self.chat, self.model_label());
+        let result = if markdown {
+            browser::download_text(&format!("dialogpt-chat-{}.md", today()), "text/markdown", &saved.to_markdown())
+        } else {
+            browser::download_text(&format!("dialogpt-chat-{}.json", today()), "application/json", &saved.to_json())
+        };
+        if let Err(e) = result {
+            self.hint = Some(format!("Export failed: {e}"));
         }
     }
 }
@@ -172,19 +354,47 @@ impl Component for App {
     fn create(ctx: &Context<Self>) -> Self {
         let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
         let params = UrlParams::parse(&query);
+        browser::set_root_attribute("theme", params.theme.as_str());
+        browser::set_root_attribute("compact", if params.compact { "true" } else { "false" });
+        let mut storage_warning = None;
+        let chat = match browser::storage_get(CHAT_KEY).map(|j| SavedChat::from_json(&j)) {
+            Some(Ok(saved)) => saved.into_conversation(),
+            Some(Err(e)) => {
+                // Keep the unreadable copy aside rather than overwrite it with the next save.
+                if let Some(raw) = browser::storage_get(CHAT_KEY) {
+                    let _ = browser::storage_set(&format!("{CHAT_KEY}.unreadable"), &raw);
+                }
+                storage_warning = Some(format!("The saved conversation could not be read ({e}); a new one starts."));
+                Conversation::default()
+            }
+            None => Conversation::default(),
+        };
+        let host_listener = (params.allow != AllowList::Nobody)
+            .then(|| {
+                let cb = ctx.link().callback(|(origin, json)| Msg::Host(origin, json));
+                browser::listen_messages(move |origin, json| cb.emit((origin, json)))
+            })
+            .flatten();
+        let bridge = spawn_worker(ctx);
+        bridge.send(ToWorker::ListCached);
         let mut app = App {
-            bridge: spawn_worker(ctx),
+            bridge,
+            settings: params.generation.clone(),
             params,
             status: LoadStatus::Idle,
             model: None,
             last_load: None,
-            crashed: false,
-            chat: Conversation::default(),
-            draft: String::new(),
+            last_crash_ms: None,
+            chat,
+            draft: browser::storage_get(DRAFT_KEY).unwrap_or_default(),
             hint: None,
             speed: None,
             announce: String::new(),
             notice: None,
+            storage_warning,
+            stored: None,
+            copied: None,
+            _host_listener: host_listener,
         };
         // A model in the URL starts loading at once (the bridge queues until the worker is up).
         if let Some(model) = app.params.model.clone() {
@@ -195,37 +405,70 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
-            Msg::Worker(out) => self.on_worker(out),
+            Msg::Worker(out) => self.on_worker(ctx, out),
             Msg::Load(model, quant) => {
                 remember_in_url(&model, quant);
                 self.load(&model, quant);
             }
             Msg::Retry => {
-                if std::mem::take(&mut self.crashed) {
-                    self.bridge = spawn_worker(ctx);
-                }
                 if let Some(req) = self.last_load.clone() {
                     self.start_load(req);
                 }
             }
+            Msg::CancelLoad => {
+                self.bridge.send(ToWorker::CancelLoad);
+                self.announce = "Download cancelled".into();
+                self.status = LoadStatus::Cancelled;
+            }
             Msg::Draft(text) => {
                 self.draft = text;
                 self.hint = None;
+                self.save_draft();
             }
             Msg::Send => self.send(),
-            Msg::Stop => {
-                if let Some(turn) = self.chat.running_turn() {
-                    self.bridge.send(ToWorker::Cancel { turn });
-                }
+            Msg::Stop => self.stop(),
+            Msg::NewChat => self.new_chat(),
+            Msg::Settings(config) => self.settings = config,
+            Msg::RefreshStored => self.bridge.send(ToWorker::ListCached),
+            Msg::DeleteStored(key) => self.bridge.send(ToWorker::DeleteCached { key }),
+            Msg::Copy(i) => {
+                let Some(text) = self.chat.messages.get(i).map(|m| shown_text(m).to_string()) else { return false };
+                let link = ctx.link().clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let result = browser::copy_text(&text).await;
+                    link.send_message(Msg::Copied(i, result));
+                });
+                return false;
             }
-            Msg::NewChat => {
-                if let Some(turn) = self.chat.running_turn() {
-                    self.bridge.send(ToWorker::Cancel { turn });
+            Msg::Copied(i, result) => match result {
+                Ok(()) => {
+                    self.copied = Some(i);
+                    self.announce = "Copied to the clipboard".into();
                 }
-                self.chat.clear();
+                Err(e) => self.hint = Some(format!("Could not copy ({e}): select the text and copy it instead.")),
+            },
+            Msg::ExportJson => self.export(false),
+            Msg::ExportMarkdown => self.export(true),
+            Msg::Import(file) => {
+                let link = ctx.link().clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let result = browser::read_file(file).await.and_then(|t| SavedChat::from_json(&t));
+                    link.send_message(Msg::Imported(result));
+                });
+                return false;
+            }
+            Msg::Imported(Ok(saved)) => {
+                self.stop();
+                let n = saved.messages.len();
+                self.chat.replace(saved.into_conversation());
                 self.speed = None;
-                self.announce = "New chat".into();
+                self.copied = None;
+                self.hint = None;
+                self.announce = format!("Imported a conversation of {n} messages");
+                self.save_chat();
             }
+            Msg::Imported(Err(e)) => self.hint = Some(format!("Could not import that file: {e}")),
+            Msg::Host(origin, json) => self.on_host(origin, json),
         }
         true
     }
@@ -233,16 +476,22 @@ impl Component for App {
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let meter = self.model.as_ref().map(|m| context_meter(self.chat.history.len(), m.n_positions));
+        // An embed that names its model needs no picker.
+        let show_header = !(self.params.compact && self.params.model.is_some());
         html! {
-            <div class="app" data-status={self.status.as_str()}>
-                <header class="top">
-                    <h1>{ "DialoGPT" }<span class="tag">{ "runs in your browser" }</span></h1>
-                    <ModelPicker initial={self.params.model.clone()} quant={self.params.quant}
-                        on_load={link.callback(|(m, q)| Msg::Load(m, q))} />
-                </header>
-                { for self.params.warnings.iter().map(|w| html! { <p class="warning">{ w.clone() }</p> }) }
-                <StatusPanel status={self.status.clone()} can_retry={self.last_load.is_some()} on_retry={link.callback(|_| Msg::Retry)} />
-                <MessageList messages={self.chat.messages.clone()} />
+            <main class="app" data-status={self.status.as_str()}>
+                if show_header {
+                    <header class="top">
+                        <h1>{ "DialoGPT" }<span class="tag">{ "runs in your browser" }</span></h1>
+                        <ModelPicker initial={self.params.model.clone()} quant={self.params.quant}
+                            on_load={link.callback(|(m, q)| Msg::Load(m, q))} />
+                    </header>
+                }
+                { for self.params.warnings.iter().chain(&self.storage_warning).map(|w| html! { <p class="warning">{ w.clone() }</p> }) }
+                <StatusPanel status={self.status.clone()} can_retry={self.last_load.is_some()}
+                    on_retry={link.callback(|_| Msg::Retry)} on_cancel={link.callback(|_| Msg::CancelLoad)} />
+                <MessageList messages={self.chat.messages.clone()} greeting={self.params.greeting.clone()}
+                    copied={self.copied} on_copy={link.callback(Msg::Copy)} />
                 <Composer draft={self.draft.clone()} ready={self.model.is_some()} generating={self.chat.generating}
                     hint={self.hint.clone()} on_input={link.callback(Msg::Draft)} on_send={link.callback(|_| Msg::Send)}
                     on_stop={link.callback(|_| Msg::Stop)} on_new_chat={link.callback(|_| Msg::NewChat)} />
@@ -252,8 +501,19 @@ impl Component for App {
                     </span>
                     <span class="speed">{ self.speed.clone().unwrap_or_default() }</span>
                 </footer>
+                if !self.params.compact {
+                    <div class="panels">
+                        <Settings config={self.settings.clone()} defaults={self.params.generation.clone()} on_change={link.callback(Msg::Settings)} />
+                        <StoredModels listing={self.stored.clone()} on_refresh={link.callback(|_| Msg::RefreshStored)}
+                            on_delete={link.callback(Msg::DeleteStored)} />
+                        <ChatTools has_messages={!self.chat.messages.is_empty()}
+                            on_export_json={link.callback(|_| Msg::ExportJson)}
+                            on_export_markdown={link.callback(|_| Msg::ExportMarkdown)}
+                            on_import={link.callback(Msg::Import)} />
+                    </div>
+                }
                 <div class="sr-only" aria-live="polite">{ self.announce.clone() }</div>
-            </div>
+            </main>
         }
     }
 }

@@ -19,6 +19,7 @@ pub struct ComposerProps {
 
 #[component]
 pub fn Composer(props: &ComposerProps) -> Html {
+    let input = use_node_ref();
     let oninput = props.on_input.reform(|e: InputEvent| e.target_unchecked_into::<HtmlTextAreaElement>().value());
     let onkeydown = {
         let send = props.on_send.clone();
@@ -29,13 +30,23 @@ pub fn Composer(props: &ComposerProps) -> Html {
             }
         })
     };
-    let onsubmit = props.on_send.reform(|e: SubmitEvent| e.prevent_default());
+    // After a click on Send, typing goes on in the Message box.
+    let onsubmit = {
+        let (send, input) = (props.on_send.clone(), input.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            send.emit(());
+            if let Some(el) = input.cast::<web_sys::HtmlElement>() {
+                let _ = el.focus();
+            }
+        })
+    };
     let stop = props.on_stop.reform(|_: MouseEvent| ());
     let new_chat = props.on_new_chat.reform(|_: MouseEvent| ());
     let placeholder = if props.ready { "Type a message…" } else { "The model is not loaded yet" };
     html! {
         <form class="composer" {onsubmit}>
-            <textarea aria-label="Message" rows="2" {placeholder} value={props.draft.clone()}
+             <textarea ref={input} aria-label="Message" rows="2" {placeholder} value={props.draft.clone()}
                 {oninput} {onkeydown} aria-describedby="composer-hint" />
             <div class="actions">
                 <button type="submit" class="primary" disabled={!props.ready || props.generating}>{ "Send" }</button>

@@ -106,8 +106,27 @@ impl Conversation {
 
     /// "New chat": forgets messages and history; replies still on their way are ignored.
     pub fn clear(&mut self) {
-        let turn = self.turn;
-        *self = Conversation { turn: turn + 1, ..Default::default() };
+        self.replace(Conversation::default());
+    }
+
+    /// A conversation read back from storage or a file (nothing running).
+    pub fn restored(messages: Vec<ChatMessage>, history: Vec<u32>) -> Conversation {
+        Conversation { messages, history, turn: 0, generating: false }
+    }
+
+    /// Takes `other`'s messages and history; replies still on their way are ignored.
+    pub fn replace(&mut self, other: Conversation) {
+        let turn = self.turn.max(other.turn) + 1;
+        *self = Conversation { turn, generating: false, ..other };
+    }
+
+    /// The reply in progress can no longer finish (the worker stopped): say so, keep the rest.
+    /// The history is untouched, so the next turn continues from the last finished reply.
+    pub fn abandon_running(&mut self, why: &str) {
+        if let Some(turn) = self.running_turn() {
+            self.on_error(turn, why);
+        }
+        self.turn += 1;
     }
 }
 
@@ -117,7 +136,7 @@ mod tests {
     use crate::engine::TurnStats;
 
     fn done(turn: u64, text: &str, history: Vec<u32>, stop: StopReason) -> TurnDone {
-        TurnDone { turn, text: text.into(), history, stop, stats: TurnStats::default(), elapsed_ms: 1.0 }
+        TurnDone { turn, text: text.into(), history, stop, stats: TurnStats::default(), elapsed_ms: 1.0, first_token_ms: None }
     }
 
     #[test]
@@ -146,5 +165,31 @@ mod tests {
         c.on_error(t2, "boom");
         assert_eq!(c.messages[1].state, BubbleState::Failed);
         assert!(!c.generating);
+    }
+
+    #[test]
+    fn a_crashed_worker_fails_the_running_reply_but_keeps_the_history() {
+        let mut c = Conversation::default();
+        let t = c.start_turn("one");
+        c.on_done(&done(t, " a", vec![5, 50256, 6, 50256], StopReason::Eos));
+        let t2 = c.start_turn("two");
+        c.on_token(t2, " partial");
+        c.abandon_running("the model stopped");
+        assert_eq!((c.messages[3].state, c.generating), (BubbleState::Failed, false));
+        assert!(c.messages[3].text.contains("the model stopped"));
+        assert_eq!(c.history, vec![5, 50256, 6, 50256]);
+        c.on_token(t2, "late");
+        assert!(!c.messages[3].text.contains("late"));
+        assert!(c.start_turn("three") > t2);
+    }
+
+    #[test]
+    fn replacing_keeps_turn_ids_increasing() {
+        let mut c = Conversation::default();
+        let t = c.start_turn("hi");
+        c.replace(Conversation::restored(vec![], vec![1, 50256]));
+        assert_eq!((c.history.clone(), c.generating), (vec![1, 50256], false));
+        assert!(!c.on_done(&done(t, "late", vec![9], StopReason::Eos)));
+        assert!(c.start_turn("next") > t);
     }
 }

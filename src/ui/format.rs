@@ -39,12 +39,25 @@ pub fn context_meter(used: usize, n_positions: usize) -> String {
     format!("{used} / {n_positions} tokens")
 }
 
-/// "12 tokens in 0.31 s · 38.7 tok/s" after a reply.
+/// "12 tokens in 0.31 s · 38.7 tok/s · first token 45 ms" after a reply. The rate counts
+/// the tokens after the first over the time after it (decode speed); the first token's
+/// time includes reading the prompt.
 pub fn speed_text(d: &TurnDone) -> String {
     let n = d.stats.generated_tokens;
     let secs = d.elapsed_ms / 1000.0;
-    let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
-    format!("{n} tokens in {secs:.2} s · {rate:.1} tok/s")
+    let mut s = format!("{n} tokens in {secs:.2} s");
+    let decode = match d.first_token_ms {
+        Some(first) if n > 1 && d.elapsed_ms > first => Some((n - 1) as f64 / ((d.elapsed_ms - first) / 1000.0)),
+        None if secs > 0.0 => Some(n as f64 / secs),
+        _ => None,
+    };
+    if let Some(rate) = decode {
+        s.push_str(&format!(" · {rate:.1} tok/s"));
+    }
+    if let Some(first) = d.first_token_ms {
+        s.push_str(&format!(" · first token {first:.0} ms"));
+    }
+    s
 }
 
 #[cfg(test)]
@@ -70,5 +83,22 @@ mod tests {
         assert_eq!(progress_fraction(&dl(50, None)), None);
         assert_eq!(progress_fraction(&dl(300, Some(200))), Some(1.0));
         assert_eq!(context_meter(46, 256), "46 / 256 tokens");
+    }
+
+    #[test]
+    fn speed_counts_decode_after_the_first_token() {
+        let mut d = TurnDone {
+            turn: 1,
+            text: String::new(),
+            history: vec![],
+            stop: crate::engine::StopReason::Eos,
+            stats: Default::default(),
+            elapsed_ms: 1100.0,
+            first_token_ms: Some(100.0),
+        };
+        d.stats.generated_tokens = 11;
+        assert_eq!(speed_text(&d), "11 tokens in 1.10 s · 10.0 tok/s · first token 100 ms");
+        d.first_token_ms = None;
+        assert_eq!(speed_text(&d), "11 tokens in 1.10 s · 10.0 tok/s");
     }
 }

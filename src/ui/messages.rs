@@ -1,5 +1,6 @@
 //! The message list: one bubble per message, `data-author="user"|"bot"` and `data-state`
-//! on each (hooks for tests and styling). Scrolls to the newest text as a reply streams.
+//! on each (hooks for tests and styling), a Copy button on each finished message, and the
+//! optional greeting first. Scrolls to the newest text as a reply streams.
 
 use super::conversation::{Author, BubbleState, ChatMessage};
 use yew::prelude::*;
@@ -7,13 +8,27 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct MessageListProps {
     pub messages: Vec<ChatMessage>,
+    pub greeting: Option<String>,
+    /// Index of the message just copied (its button says so for a moment).
+    pub copied: Option<usize>,
+    pub on_copy: Callback<usize>,
 }
 
-fn bubble(m: &ChatMessage) -> Html {
+/// Replies start with the space of their first token; it is not meant to show.
+pub fn shown_text(m: &ChatMessage) -> &str {
+    if m.author == Author::Bot {
+        m.text.trim_start()
+    } else {
+        m.text.as_str()
+    }
+}
+
+fn bubble(i: usize, m: &ChatMessage, props: &MessageListProps) -> Html {
     let author = m.author.as_str();
     let who = if m.author == Author::User { "You:" } else { "Bot:" };
-    // Replies start with the space of their first token; it is not meant to show.
-    let text = if m.author == Author::Bot { m.text.trim_start() } else { m.text.as_str() };
+    let text = shown_text(m);
+    let copy = props.on_copy.reform(move |_: MouseEvent| i);
+    let copied = props.copied == Some(i);
     html! {
         <div class={classes!("msg", author)} data-author={author} data-state={m.state.as_str()}>
             <span class="sr-only">{ who }</span>
@@ -23,6 +38,11 @@ fn bubble(m: &ChatMessage) -> Html {
             }
             if m.state == BubbleState::Stopped {
                 <span class="note">{ "stopped" }</span>
+            }
+            if m.state != BubbleState::Streaming && !text.is_empty() {
+                <button type="button" class="copy" onclick={copy} aria-label={format!("Copy message {}", i + 1)}>
+                    { if copied { "Copied" } else { "Copy" } }
+                </button>
             }
         </div>
     }
@@ -41,10 +61,15 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     }
     html! {
         <section class="messages" ref={list} aria-label="Conversation">
-            if props.messages.is_empty() {
+            if let Some(g) = &props.greeting {
+                <div class="msg bot greeting" data-author="bot" data-state="done" data-greeting="true">
+                    <span class="sr-only">{ "Bot:" }</span>
+                    <p class="text">{ g.clone() }</p>
+                </div>
+            } else if props.messages.is_empty() {
                 <p class="empty">{ "No messages yet. Load a model, then say hello." }</p>
             }
-            { for props.messages.iter().map(bubble) }
+            { for props.messages.iter().enumerate().map(|(i, m)| bubble(i, m, props)) }
         </section>
     }
 }

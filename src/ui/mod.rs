@@ -2,15 +2,22 @@
 //! to the inference worker only through `worker::protocol`.
 //!
 //! Pure parts build everywhere and are tested natively: [`params`] (URL query),
-//! [`conversation`] (messages + token history), [`format`] (progress and meter texts).
+//! [`conversation`] (messages + token history), [`format`] (progress and meter texts),
+//! [`persist`] (saved/exported chats), [`embed`] (the host page's `postMessage` API).
 //! The components need the browser.
 
 pub mod conversation;
+pub mod embed;
 pub mod format;
 pub mod params;
+pub mod persist;
 
 #[cfg(target_arch = "wasm32")]
 mod app;
+#[cfg(target_arch = "wasm32")]
+mod browser;
+#[cfg(target_arch = "wasm32")]
+mod chat_tools;
 #[cfg(target_arch = "wasm32")]
 mod composer;
 #[cfg(target_arch = "wasm32")]
@@ -18,7 +25,11 @@ mod messages;
 #[cfg(target_arch = "wasm32")]
 mod picker;
 #[cfg(target_arch = "wasm32")]
+mod settings;
+#[cfg(target_arch = "wasm32")]
 mod status;
+#[cfg(target_arch = "wasm32")]
+mod stored;
 
 /// Mounts the app on `<body>`.
 #[cfg(target_arch = "wasm32")]

@@ -1,8 +1,36 @@
 //! The page's URL query parameters: which model to load and how to generate. Pure string
 //! work (tested natively); a bad value falls back to its default with a visible warning.
 
+use super::embed::{parse_allow_list, AllowList};
 use crate::engine::{GenerationConfig, QuantType};
 use crate::worker::source::DEFAULT_HUB;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Theme {
+    /// Follows the system's light/dark setting.
+    #[default]
+    Auto,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Auto => "auto",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "" | "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct UrlParams {
@@ -11,6 +39,14 @@ pub struct UrlParams {
     pub hub: String,
     pub quant: QuantType,
     pub generation: GenerationConfig,
+    pub theme: Theme,
+    /// `compact`: a denser layout without the title and model picker, for embedding.
+    pub compact: bool,
+    /// `greeting`: a first bot message shown above the chat (display only: not in the
+    /// token history, so replies stay those of the plain model).
+    pub greeting: Option<String>,
+    /// `allow_origins`: who may drive the chat with `postMessage` (see `embed.rs`).
+    pub allow: AllowList,
     /// One line per ignored parameter value.
     pub warnings: Vec<String>,
 }
@@ -66,6 +102,10 @@ impl UrlParams {
             hub: DEFAULT_HUB.to_string(),
             quant: QuantType::default(),
             generation: GenerationConfig::default(),
+            theme: Theme::Auto,
+            compact: false,
+            greeting: None,
+            allow: AllowList::Nobody,
             warnings: Vec::new(),
         };
         let g = &mut p.generation;
@@ -85,6 +125,22 @@ impl UrlParams {
                 "repetition_penalty" => parse_num(&k, &v, &mut g.repetition_penalty, w),
                 "no_repeat_ngram_size" => parse_num(&k, &v, &mut g.no_repeat_ngram_size, w),
                 "seed" => parse_num(&k, &v, &mut g.seed, w),
+                "theme" => match v.trim().to_ascii_lowercase().as_str() {
+                    "auto" | "" => p.theme = Theme::Auto,
+                    "light" => p.theme = Theme::Light,
+                    "dark" => p.theme = Theme::Dark,
+                    _ => w.push(format!("ignored theme={v}: use light, dark or auto")),
+                },
+                "compact" => match parse_bool(&v) {
+                    Some(b) => p.compact = b,
+                    None => w.push(format!("ignored compact={v}: use 1 or 0")),
+                },
+                "greeting" if !v.trim().is_empty() => p.greeting = Some(v.trim().chars().take(500).collect()),
+                "allow_origins" => {
+                    let (allow, problems) = parse_allow_list(Some(&v));
+                    p.allow = allow;
+                    w.extend(problems);
+                }
                 _ => {}
             }
         }
@@ -120,6 +176,18 @@ mod tests {
         assert_eq!((g.max_new_tokens, g.top_k, g.no_repeat_ngram_size, g.seed), (12, 40, 3, 7));
         assert_eq!((g.temperature, g.top_p, g.repetition_penalty), (0.7, 0.9, 1.3));
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert_eq!((p.theme, p.compact, p.greeting, p.allow), (Theme::Auto, false, None, AllowList::Nobody));
+    }
+
+    #[test]
+    fn embedding_parameters() {
+        let p = UrlParams::parse("theme=dark&compact&greeting=Hello%2C+I%27m+a+bot&allow_origins=https%3A%2F%2Fdocs.example.com");
+        assert_eq!((p.theme, p.compact), (Theme::Dark, true));
+        assert_eq!(p.greeting.as_deref(), Some("Hello, I'm a bot"));
+        assert!(p.allow.allows("https://docs.example.com"));
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        let p = UrlParams::parse("theme=pink&compact=maybe&compact=0");
+        assert_eq!((p.theme, p.compact, p.warnings.len()), (Theme::Auto, false, 2));
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub enum LoadStatus {
     Loading { text: String, fraction: Option<f64> },
     Ready { summary: String },
     Failed(String),
+    /// The user cancelled the download.
+    Cancelled,
 }
 
 impl LoadStatus {
@@ -19,6 +21,7 @@ impl LoadStatus {
             LoadStatus::Loading { .. } => "loading",
             LoadStatus::Ready { .. } => "ready",
             LoadStatus::Failed(_) => "error",
+            LoadStatus::Cancelled => "cancelled",
         }
     }
 }
@@ -29,6 +32,7 @@ pub struct StatusProps {
     /// False when there is nothing to retry (e.g. the model name itself was wrong).
     pub can_retry: bool,
     pub on_retry: Callback<()>,
+    pub on_cancel: Callback<()>,
 }
 
 #[component]
@@ -41,7 +45,18 @@ pub fn StatusPanel(props: &StatusProps) -> Html {
             <div class="status loading">
                 // No value = an indeterminate bar, for servers that send no Content-Length.
                 <progress max="1" value={fraction.map(|f| f.to_string())} aria-label="Model download"></progress>
-                <p class="progress-text">{ text.clone() }</p>
+                <div class="progress-row">
+                    <p class="progress-text">{ text.clone() }</p>
+                    <button type="button" onclick={props.on_cancel.reform(|_: MouseEvent| ())}>{ "Cancel" }</button>
+                </div>
+            </div>
+        },
+        LoadStatus::Cancelled => html! {
+            <div class="status idle">
+                <p>{ "Download cancelled: nothing was stored. " }</p>
+                if props.can_retry {
+                    <button type="button" onclick={props.on_retry.reform(|_: MouseEvent| ())}>{ "Load again" }</button>
+                }
             </div>
         },
         LoadStatus::Ready { summary } => html! {

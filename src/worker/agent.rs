@@ -2,6 +2,7 @@
 //! event-loop turn (so replies stream and a Cancel gets in between two tokens).
 
 use super::download::{load_model, Loaded};
+use super::model_cache;
 use super::protocol::{FromWorker, LoadRequest, ModelInfo, ToWorker, TurnDone};
 use super::tick::Ticker;
 use crate::engine::{ChatSession, Step, Turn};
@@ -15,10 +16,17 @@ pub enum Msg {
     Step(u64),
 }
 
-struct ActiveTurn {
+/// When a turn started and when its first token came (for TTFT).
+#[derive(Clone, Copy)]
+struct TurnClock {
     id: u64,
-    turn: Turn,
     started_ms: f64,
+    first_token_ms: Option<f64>,
+}
+
+struct ActiveTurn {
+    clock: TurnClock,
+    turn: Turn,
 }
 
 pub struct ChatWorker {
@@ -93,35 +101,59 @@ impl ChatWorker {
         }
         match session.begin(&text, &history, &config) {
             Ok(t) => {
-                self.active = Some(ActiveTurn { id: turn, turn: t, started_ms: js_sys::Date::now() });
+                self.active = Some(ActiveTurn { clock: TurnClock { id: turn, started_ms: js_sys::Date::now(), first_token_ms: None }, turn: t });
                 self.ticker.tick(turn);
             }
             Err(e) => self.send(scope, FromWorker::TurnError { turn, message: e.to_string() }),
         }
     }
 
-    fn done(&self, scope: &WorkerScope<Self>, id: u64, started_ms: f64, r: crate::engine::Reply) {
-        let elapsed_ms = js_sys::Date::now() - started_ms;
-        let d = TurnDone { turn: id, text: r.text, history: r.history, stop: r.stop, stats: r.stats, elapsed_ms };
+    fn done(&self, scope: &WorkerScope<Self>, clock: TurnClock, r: crate::engine::Reply) {
+        let elapsed_ms = js_sys::Date::now() - clock.started_ms;
+        let d = TurnDone {
+            turn: clock.id,
+            text: r.text,
+            history: r.history,
+            stop: r.stop,
+            stats: r.stats,
+            elapsed_ms,
+            first_token_ms: clock.first_token_ms,
+        };
         self.send(scope, FromWorker::Done(d));
+    }
+
+    /// Answers with the stored models after `change` (a deletion, or nothing) is done.
+    fn send_cache_list(&self, scope: &WorkerScope<Self>, delete: Option<String>) {
+        let (scope, id) = (scope.clone(), self.client);
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(key) = delete {
+                model_cache::remove(&key).await;
+            }
+            let listing = model_cache::list().await;
+            if let Some(id) = id {
+                scope.respond(id, FromWorker::Cached(listing));
+            }
+        });
     }
 
     fn step(&mut self, scope: &WorkerScope<Self>, id: u64) {
         let (Some(session), Some(active)) = (self.session.as_mut(), self.active.as_mut()) else { return };
-        if active.id != id {
+        if active.clock.id != id {
             return; // a tick of a turn that was cancelled or replaced
         }
         match session.step(&mut active.turn) {
             Ok(Step::Token { text, .. }) => {
+                if active.clock.first_token_ms.is_none() {
+                    active.clock.first_token_ms = Some(js_sys::Date::now() - active.clock.started_ms);
+                }
                 if !text.is_empty() {
                     self.send(scope, FromWorker::Token { turn: id, text });
                 }
                 self.ticker.tick(id);
             }
             Ok(Step::Finished(reply)) => {
-                let started = active.started_ms;
-                self.active = None;
-                self.done(scope, id, started, reply);
+                let clock = self.active.take().expect("checked above").clock;
+                self.done(scope, clock, reply);
             }
             Err(e) => {
                 self.active = None;
@@ -150,7 +182,7 @@ impl Worker for ChatWorker {
                     return; // replaced by a newer Load
                 }
                 match result {
-                    Ok(Loaded { session, from_cache }) => {
+                    Ok(Loaded { session, from_cache, cache_changed }) => {
                         let cfg = session.model().config();
                         let info = ModelInfo {
                             name,
@@ -163,6 +195,9 @@ impl Worker for ChatWorker {
                         };
                         self.session = Some(session);
                         self.send(scope, FromWorker::Ready(info));
+                        if cache_changed {
+                            self.send_cache_list(scope, None);
+                        }
                     }
                     Err(e) => self.send(scope, FromWorker::LoadError(e)),
                 }
@@ -178,13 +213,20 @@ impl Worker for ChatWorker {
             ToWorker::Load(req) => self.load(scope, req),
             ToWorker::Chat { turn, text, history, config } => self.chat(scope, turn, text, history, config),
             ToWorker::Cancel { turn } => {
-                if self.active.as_ref().map(|a| a.id) == Some(turn) {
+                if self.active.as_ref().map(|a| a.clock.id) == Some(turn) {
                     let active = self.active.take().expect("checked above");
                     let session = self.session.as_mut().expect("a turn implies a session");
                     let reply = session.cancel(active.turn);
-                    self.done(scope, turn, active.started_ms, reply);
+                    self.done(scope, active.clock, reply);
                 }
             }
+            ToWorker::CancelLoad => {
+                // The download sees a newer generation at its next chunk and stops; nothing
+                // of it is stored (entries are written only once a model is complete).
+                self.load_generation.set(self.load_generation.get() + 1);
+            }
+            ToWorker::ListCached => self.send_cache_list(scope, None),
+            ToWorker::DeleteCached { key } => self.send_cache_list(scope, Some(key)),
         }
     }
 }

@@ -4,12 +4,40 @@
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ReadableStreamDefaultReader, Response, WorkerGlobalScope};
+use web_sys::{Headers, ReadableStreamDefaultReader, RequestInit, Response, WorkerGlobalScope};
 
-/// Starts a request; headers arrive when the promise resolves.
+fn global() -> WorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Starts a GET; headers arrive when the promise resolves.
 pub fn start(url: &str) -> Promise {
-    let global: WorkerGlobalScope = js_sys::global().unchecked_into();
-    global.fetch_with_str(url)
+    global().fetch_with_str(url)
+}
+
+/// Starts a HEAD, or a GET of the bytes from `range_from` on. A single open range is a
+/// CORS-safelisted header, so neither needs a preflight the server might refuse.
+pub fn start_with(url: &str, method: &str, range_from: Option<u64>) -> Promise {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let (Some(from), Ok(headers)) = (range_from, Headers::new()) {
+        let _ = headers.set("range", &format!("bytes={from}-"));
+        init.set_headers(&headers);
+    }
+    global().fetch_with_str_and_init(url, &init)
+}
+
+/// A header the server sent and CORS lets us read.
+pub fn header(r: &Response, name: &str) -> Option<String> {
+    r.headers().get(name).ok().flatten().filter(|v| !v.is_empty())
+}
+
+/// Waits `ms` milliseconds without blocking the worker.
+pub async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        let _ = global().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
 }
 
 /// `Error.message` of a JS exception, or its string form.
@@ -35,7 +63,7 @@ pub async fn response(promise: Promise, url: &str) -> Result<Response, String> {
 
 /// `Content-Length`, when the server sent it.
 pub fn content_length(r: &Response) -> Option<u64> {
-    r.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse().ok())
+    header(r, "content-length").and_then(|v| v.trim().parse().ok())
 }
 
 /// Abandons a response's body (e.g. the big weights after a small file failed).

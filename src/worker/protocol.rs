@@ -32,6 +32,12 @@ pub enum ToWorker {
     Chat { turn: u64, text: String, history: Vec<u32>, config: GenerationConfig },
     /// Stop the reply of `turn` where it is (the Stop button).
     Cancel { turn: u64 },
+    /// Abandon the download in progress (the page's Cancel button); nothing is cached.
+    CancelLoad,
+    /// Ask for the models kept in browser storage; answered by [`FromWorker::Cached`].
+    ListCached,
+    /// Forget one stored model (by [`CachedModel::key`]); answered by [`FromWorker::Cached`].
+    DeleteCached { key: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +88,32 @@ pub struct TurnDone {
     pub stop: StopReason,
     pub stats: TurnStats,
     pub elapsed_ms: f64,
+    /// From the turn's start to its first generated token (prompt processing included).
+    #[serde(default)]
+    pub first_token_ms: Option<f64>,
+}
+
+/// One converted model kept in browser storage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CachedModel {
+    pub key: String,
+    /// The source as the user gave it (repo id or URL).
+    pub label: String,
+    /// `q8_0`, `q4_k`, ... or `gguf` for a `.gguf` file kept as downloaded.
+    pub quant: String,
+    pub bytes: u64,
+    /// When it was stored (ms since the epoch).
+    pub stored_ms: f64,
+}
+
+/// What browser storage holds, with the origin's usage and quota when the browser says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheListing {
+    pub models: Vec<CachedModel>,
+    pub usage: Option<f64>,
+    pub quota: Option<f64>,
+    /// Why the list could not be read (e.g. no storage in this browsing mode).
+    pub error: Option<String>,
 }
 
 /// Worker → page.
@@ -99,4 +131,6 @@ pub enum FromWorker {
     TurnError { turn: u64, message: String },
     /// The worker panicked and is unusable; the page must start a new one.
     Crashed(String),
+    /// The stored models (after ListCached, DeleteCached, or a load that stored one).
+    Cached(CacheListing),
 }

@@ -1,0 +1,97 @@
+//! Small wrappers over browser APIs the page uses (storage, files, clipboard, the host
+//! frame). Each returns a `Result` or does nothing when the API is missing, so a locked-down
+//! browser degrades to "not saved" or "could not copy" instead of a broken page.
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, MessageEvent, Url, Window};
+
+fn window() -> Option<Window> {
+    web_sys::window()
+}
+
+/// `Error.message`, or the value's string form.
+pub fn js_message(v: &JsValue) -> String {
+    Reflect::get(v, &"message".into()).ok().and_then(|m| m.as_string()).or_else(|| v.as_string()).unwrap_or_else(|| format!("{v:?}"))
+}
+
+pub fn storage_get(key: &str) -> Option<String> {
+    window()?.local_storage().ok()??.get_item(key).ok()?
+}
+
+/// Writes `value`; the error (storage disabled, quota) is for a visible notice.
+pub fn storage_set(key: &str, value: &str) -> Result<(), String> {
+    let storage = window().and_then(|w| w.local_storage().ok().flatten()).ok_or("this browser does not allow the page to store data")?;
+    storage.set_item(key, value).map_err(|e| js_message(&e))
+}
+
+/// Offers `text` as a file download named `name`.
+pub fn download_text(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let doc = window().and_then(|w| w.document()).ok_or("no document")?;
+    let parts = Array::of1(&JsValue::from_str(text));
+    let props = BlobPropertyBag::new();
+    props.set_type(mime);
+    let blob = Blob::new_with_str_sequence_and_options(&parts, &props).map_err(|e| js_message(&e))?;
+    let url = Url::create_object_url_with_blob(&blob).map_err(|e| js_message(&e))?;
+    let a: HtmlAnchorElement = doc.create_element("a").map_err(|e| js_message(&e))?.unchecked_into();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// The text of a file the user picked.
+pub async fn read_file(file: web_sys::File) -> Result<String, String> {
+    let text = JsFuture::from(file.text()).await.map_err(|e| js_message(&e))?;
+    text.as_string().ok_or_else(|| "the file is not text".to_string())
+}
+
+/// Copies `text` with the async Clipboard API (needs a secure context; inside an iframe the
+/// host must allow `clipboard-write`).
+pub async fn copy_text(text: &str) -> Result<(), String> {
+    let clipboard = window().map(|w| w.navigator().clipboard()).ok_or("no clipboard")?;
+    JsFuture::from(clipboard.write_text(text)).await.map(|_| ()).map_err(|e| js_message(&e))
+}
+
+/// Sets `data-<name>` on `<html>` (theme, compact), so the whole page, scrollbars and
+/// background included, follows it.
+pub fn set_root_attribute(name: &str, value: &str) {
+    if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute(&format!("data-{name}"), value);
+    }
+}
+
+/// True inside an iframe.
+pub fn framed() -> bool {
+    let Some(w) = window() else { return false };
+    match (w.parent(), w.self_()) {
+        (Ok(Some(parent)), me) => !JsValue::from(parent).loose_eq(&JsValue::from(me)),
+        _ => false,
+    }
+}
+
+/// Posts `json` (as a parsed object) to the parent frame, once per allowed target origin;
+/// the browser delivers only where the parent's origin matches.
+pub fn post_to_parent(json: &str, targets: &[String]) {
+    let Some(parent) = window().and_then(|w| w.parent().ok().flatten()) else { return };
+    let Ok(value) = js_sys::JSON::parse(json) else { return };
+    for t in targets {
+        let _ = parent.post_message(&value, t);
+    }
+}
+
+/// Calls `on_message(origin, json)` for every `message` event; the JSON is the message data
+/// as `JSON.stringify` writes it (`None` when it cannot be serialized). Keep the returned
+/// closure alive as long as the listener should run.
+pub fn listen_messages(mut on_message: impl FnMut(String, Option<String>) + 'static) -> Option<Closure<dyn FnMut(MessageEvent)>> {
+    let w = window()?;
+    let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let json = js_sys::JSON::stringify(&e.data()).ok().and_then(|s| s.as_string());
+        on_message(e.origin(), json);
+    });
+    w.add_event_listener_with_callback("message", handler.as_ref().unchecked_ref()).ok()?;
+    Some(handler)
+}
