@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use dialogpt_web::engine::{ChatSession, GenerationConfig, QuantType, Step, StopReason};
+use dialogpt_web::engine::session::PREFILL_STEP;
 
 fn session() -> ChatSession {
     load_checkpoint("tiny-dialogpt/pytorch_model.bin", QuantType::F32).into_session().unwrap()
@@ -100,6 +101,7 @@ fn stepping_streams_tokens_and_cancel_keeps_the_partial_reply() {
     for _ in 0..3 {
         match s.step(&mut turn).unwrap() {
             Step::Token { id, .. } => streamed.push(id),
+            Step::Prefill { .. } => panic!("a short prompt is processed in one step"),
             Step::Finished(_) => panic!("finished too early"),
         }
     }
@@ -129,4 +131,43 @@ fn out_of_vocabulary_history_is_refused() {
     let mut s = session();
     let err = s.predict("hi", &[1, 2, 999_999], &GenerationConfig::greedy(2)).unwrap_err();
     assert!(err.to_string().contains("vocabulary"));
+}
+
+#[test]
+fn a_long_prompt_is_processed_in_chunks_and_can_be_stopped_midway() {
+    let mut s = session();
+    let cfg = GenerationConfig::greedy(6);
+    let long = "the quick brown fox jumps over the lazy dog ".repeat(10);
+    let full = s.predict(&long, &[], &cfg).unwrap();
+    let total = full.input_ids.len();
+    assert!(total > 2 * PREFILL_STEP, "prompt of {total} tokens");
+    s.reset_cache();
+    let mut turn = s.begin(&long, &[], &cfg).unwrap();
+    let mut progress = Vec::new();
+    let mut ids = Vec::new();
+    loop {
+        match s.step(&mut turn).unwrap() {
+            Step::Prefill { done, total: t } => {
+                assert_eq!(t, total);
+                progress.push(done);
+            }
+            Step::Token { id, .. } => ids.push(id),
+            Step::Finished(r) => {
+                assert_eq!(r.reply_ids, full.reply_ids, "chunked prefill gives the same reply");
+                break;
+            }
+        }
+    }
+    let expected: Vec<usize> = (1..).map(|k| k * PREFILL_STEP).take_while(|d| *d < total).collect();
+    assert_eq!(progress, expected);
+    // Stopped after the first chunk: the next turn reuses what was cached and still matches.
+    s.reset_cache();
+    let mut turn = s.begin(&long, &[], &cfg).unwrap();
+    assert!(matches!(s.step(&mut turn).unwrap(), Step::Prefill { done, .. } if done == PREFILL_STEP));
+    let stopped = s.cancel(turn);
+    assert_eq!(stopped.stop, StopReason::Cancelled);
+    assert_eq!(s.cached_tokens(), PREFILL_STEP);
+    let again = s.predict(&long, &[], &cfg).unwrap();
+    assert_eq!(again.reply_ids, full.reply_ids);
+    assert_eq!(again.stats.reused_tokens, PREFILL_STEP);
 }

@@ -61,6 +61,8 @@ pub struct Turn {
     context: Vec<u32>,
     reply_ids: Vec<u32>,
     logits: Option<Vec<f32>>,
+    /// Prompt tokens in the KV cache so far; `None` until prompt processing starts.
+    fed: Option<usize>,
     text: Utf8Stream,
     stop: Option<StopReason>,
     stats: TurnStats,
@@ -79,10 +81,17 @@ impl Turn {
 }
 
 pub enum Step {
+    /// Part of a long prompt was processed (`done` of `total` prompt tokens are in the cache);
+    /// no token yet. Lets a caller stay responsive (and cancel) during a long prefill.
+    Prefill { done: usize, total: usize },
     /// A new token and the text it completes (possibly empty mid-character).
     Token { id: u32, text: String },
     Finished(Reply),
 }
+
+/// Prompt tokens processed per `step` call: small enough that a Stop or a heartbeat gets in
+/// between (about a second for DialoGPT-medium in a browser), large enough for batched matmuls.
+pub const PREFILL_STEP: usize = 32;
 
 pub struct ChatSession {
     model: Gpt2Model,
@@ -147,6 +156,7 @@ impl ChatSession {
             max_new_tokens: config.max_new_tokens,
             reply_ids: Vec::new(),
             logits: None,
+            fed: None,
             text: Utf8Stream::new(),
             stop: None,
             stats,
@@ -178,17 +188,28 @@ impl ChatSession {
         self.cached.len()
     }
 
-    /// Computes the prompt's logits, reusing the cached prefix.
-    fn prefill(&mut self, turn: &mut Turn) -> Result<Vec<f32>> {
-        let prompt = &turn.plan.prompt;
-        // At least one token must run to produce logits.
-        let reuse = common_prefix(&self.cached, prompt).min(prompt.len() - 1);
-        self.cached.truncate(reuse);
-        self.model.truncate_cache(reuse);
-        turn.stats.reused_tokens = reuse;
-        turn.stats.prefilled_tokens = prompt.len() - reuse;
-        let rest = prompt[reuse..].to_vec();
-        self.feed(&rest)
+    /// Processes the next [`PREFILL_STEP`] prompt tokens after the reused cache prefix;
+    /// returns the logits once the whole prompt is in.
+    fn prefill_some(&mut self, turn: &mut Turn) -> Result<Option<Vec<f32>>> {
+        let total = turn.plan.prompt.len();
+        let start = match turn.fed {
+            // The cache still holds exactly what this turn fed so far.
+            Some(fed) if self.cached.len() == fed => fed,
+            _ => {
+                // At least one token must run to produce logits.
+                let reuse = common_prefix(&self.cached, &turn.plan.prompt).min(total - 1);
+                self.cached.truncate(reuse);
+                self.model.truncate_cache(reuse);
+                turn.stats.reused_tokens = reuse;
+                turn.stats.prefilled_tokens = total - reuse;
+                reuse
+            }
+        };
+        let end = (start + PREFILL_STEP).min(total);
+        let chunk = turn.plan.prompt[start..end].to_vec();
+        let logits = self.feed(&chunk)?;
+        turn.fed = Some(end);
+        Ok((end == total).then_some(logits))
     }
 
     /// Advances the turn by one token (the first call also processes the prompt).
@@ -198,7 +219,10 @@ impl ChatSession {
         }
         let logits = match turn.logits.take() {
             Some(l) => l,
-            None => self.prefill(turn)?,
+            None => match self.prefill_some(turn)? {
+                Some(l) => l,
+                None => return Ok(Step::Prefill { done: turn.fed.unwrap_or(0), total: turn.plan.prompt.len() }),
+            },
         };
         let id = turn.sampler.next(logits, &turn.context)?;
         turn.context.push(id);
@@ -252,6 +276,7 @@ impl ChatSession {
         let mut turn = self.begin(input, history, config)?;
         loop {
             match self.step(&mut turn)? {
+                Step::Prefill { .. } => {}
                 Step::Token { id, text } => {
                     if !on_token(id, &text) {
                         return Ok(self.cancel(turn));

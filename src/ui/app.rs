@@ -20,12 +20,16 @@ use crate::worker::protocol::{CacheListing, FromWorker, LoadRequest, ModelInfo, 
 use crate::worker::ChatWorker;
 use gloo_worker::{Spawnable, WorkerBridge};
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// The loader script trunk writes for the `worker` bin (`data-loader-shim`).
 const WORKER_LOADER: &str = "./worker_loader.js";
 /// A second crash this soon after the first is not retried automatically (no crash loop).
 const CRASH_WINDOW_MS: f64 = 30_000.0;
+/// While a reply is due, a worker silent this long (and 5x longer than its slowest step so
+/// far) is taken for dead: a terminated worker or a trap that raised no event.
+const WATCHDOG_MS: f64 = 20_000.0;
 
 pub enum Msg {
     Worker(FromWorker),
@@ -47,6 +51,8 @@ pub enum Msg {
     Imported(Result<SavedChat, String>),
     /// A `message` event: the sender's origin and the data as JSON.
     Host(String, Option<String>),
+    /// Once a second: is the worker still answering?
+    Watchdog,
 }
 
 pub struct App {
@@ -69,7 +75,13 @@ pub struct App {
     storage_warning: Option<String>,
     stored: Option<CacheListing>,
     copied: Option<usize>,
+    /// When the worker last sent anything, and the longest silence seen during a turn.
+    last_heard_ms: f64,
+    slowest_step_ms: f64,
+    /// wasm memory of the worker after the last reply (for the meter's `data-worker-memory`).
+    worker_memory: Option<f64>,
     _host_listener: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
+    _watchdog: Option<Closure<dyn FnMut()>>,
 }
 
 fn spawn_worker(ctx: &Context<App>) -> WorkerBridge<ChatWorker> {
@@ -166,6 +178,7 @@ impl App {
         }
         let history = self.chat.history.clone();
         let turn = self.chat.start_turn(text);
+        self.last_heard_ms = js_sys::Date::now();
         let config = self.settings.clone();
         self.bridge.send(ToWorker::Chat { turn, text: text.to_string(), history, config });
         self.save_chat();
@@ -267,6 +280,7 @@ impl App {
                 _ => self.notice = Some(n),
             },
             FromWorker::LoadError(e) => self.fail(e),
+            FromWorker::Prefill { turn, done, total } => self.chat.on_prefill(turn, done, total),
             FromWorker::Token { turn, text } => {
                 if self.chat.running_turn() == Some(turn) {
                     self.emit(HostEvent::Token { turn, text: text.clone() });
@@ -276,6 +290,7 @@ impl App {
             FromWorker::Done(d) => {
                 if self.chat.on_done(&d) {
                     self.speed = Some(speed_text(&d));
+                    self.worker_memory = d.memory_bytes;
                     self.announce = format!("Bot: {}", d.text.trim());
                     let stop = match d.stop {
                         StopReason::Eos => "eos",
@@ -377,6 +392,13 @@ impl Component for App {
             .flatten();
         let bridge = spawn_worker(ctx);
         bridge.send(ToWorker::ListCached);
+        let watchdog = {
+            let link = ctx.link().clone();
+            let tick = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Watchdog));
+            web_sys::window()
+                .and_then(|w| w.set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), 1000).ok())
+                .map(|_| tick)
+        };
         let mut app = App {
             bridge,
             settings: params.generation.clone(),
@@ -394,7 +416,11 @@ impl Component for App {
             storage_warning,
             stored: None,
             copied: None,
+            last_heard_ms: js_sys::Date::now(),
+            slowest_step_ms: 0.0,
+            worker_memory: None,
             _host_listener: host_listener,
+            _watchdog: watchdog,
         };
         // A model in the URL starts loading at once (the bridge queues until the worker is up).
         if let Some(model) = app.params.model.clone() {
@@ -405,7 +431,22 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
-            Msg::Worker(out) => self.on_worker(ctx, out),
+            Msg::Worker(out) => {
+                let now = js_sys::Date::now();
+                if self.chat.generating {
+                    self.slowest_step_ms = self.slowest_step_ms.max(now - self.last_heard_ms);
+                }
+                self.last_heard_ms = now;
+                self.on_worker(ctx, out);
+            }
+            Msg::Watchdog => {
+                let silent = js_sys::Date::now() - self.last_heard_ms;
+                if !(self.chat.generating && silent > WATCHDOG_MS.max(5.0 * self.slowest_step_ms)) {
+                    return false;
+                }
+                let secs = silent / 1000.0;
+                self.on_crash(ctx, format!("it stopped responding ({secs:.0} s without an answer)"));
+            }
             Msg::Load(model, quant) => {
                 remember_in_url(&model, quant);
                 self.load(&model, quant);
@@ -491,11 +532,11 @@ impl Component for App {
                 <StatusPanel status={self.status.clone()} can_retry={self.last_load.is_some()}
                     on_retry={link.callback(|_| Msg::Retry)} on_cancel={link.callback(|_| Msg::CancelLoad)} />
                 <MessageList messages={self.chat.messages.clone()} greeting={self.params.greeting.clone()}
-                    copied={self.copied} on_copy={link.callback(Msg::Copy)} />
+                    copied={self.copied} reading={self.chat.reading} on_copy={link.callback(Msg::Copy)} />
                 <Composer draft={self.draft.clone()} ready={self.model.is_some()} generating={self.chat.generating}
                     hint={self.hint.clone()} on_input={link.callback(Msg::Draft)} on_send={link.callback(|_| Msg::Send)}
                     on_stop={link.callback(|_| Msg::Stop)} on_new_chat={link.callback(|_| Msg::NewChat)} />
-                <footer class="meter">
+                <footer class="meter" data-worker-memory={self.worker_memory.map(|m| m.to_string())}>
                     <span class="context" title="Tokens of the conversation the model sees / its window">
                         { meter.unwrap_or_default() }
                     </span>

@@ -56,6 +56,8 @@ pub struct Conversation {
     /// Id of the latest turn; replies to older ids are ignored.
     turn: u64,
     pub generating: bool,
+    /// Prompt tokens processed / total while a long prompt is being read (before the first token).
+    pub reading: Option<(usize, usize)>,
 }
 
 impl Conversation {
@@ -80,9 +82,16 @@ impl Conversation {
         self.messages.last_mut().filter(|m| m.author == Author::Bot)
     }
 
+    pub fn on_prefill(&mut self, turn: u64, done: usize, total: usize) {
+        if self.bot_bubble(turn).is_some() {
+            self.reading = Some((done, total));
+        }
+    }
+
     pub fn on_token(&mut self, turn: u64, text: &str) {
         if let Some(m) = self.bot_bubble(turn) {
             m.text.push_str(text);
+            self.reading = None;
         }
     }
 
@@ -93,6 +102,7 @@ impl Conversation {
         m.state = if d.stop == StopReason::Cancelled { BubbleState::Stopped } else { BubbleState::Done };
         self.history = d.history.clone();
         self.generating = false;
+        self.reading = None;
         true
     }
 
@@ -101,6 +111,7 @@ impl Conversation {
             m.text = format!("(no reply: {message})");
             m.state = BubbleState::Failed;
             self.generating = false;
+            self.reading = None;
         }
     }
 
@@ -111,13 +122,13 @@ impl Conversation {
 
     /// A conversation read back from storage or a file (nothing running).
     pub fn restored(messages: Vec<ChatMessage>, history: Vec<u32>) -> Conversation {
-        Conversation { messages, history, turn: 0, generating: false }
+        Conversation { messages, history, turn: 0, generating: false, reading: None }
     }
 
     /// Takes `other`'s messages and history; replies still on their way are ignored.
     pub fn replace(&mut self, other: Conversation) {
         let turn = self.turn.max(other.turn) + 1;
-        *self = Conversation { turn, generating: false, ..other };
+        *self = Conversation { turn, generating: false, reading: None, ..other };
     }
 
     /// The reply in progress can no longer finish (the worker stopped): say so, keep the rest.
@@ -136,7 +147,7 @@ mod tests {
     use crate::engine::TurnStats;
 
     fn done(turn: u64, text: &str, history: Vec<u32>, stop: StopReason) -> TurnDone {
-        TurnDone { turn, text: text.into(), history, stop, stats: TurnStats::default(), elapsed_ms: 1.0, first_token_ms: None }
+        TurnDone { turn, text: text.into(), history, stop, stats: TurnStats::default(), elapsed_ms: 1.0, first_token_ms: None, memory_bytes: None }
     }
 
     #[test]

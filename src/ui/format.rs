@@ -57,6 +57,12 @@ pub fn speed_text(d: &TurnDone) -> String {
     if let Some(first) = d.first_token_ms {
         s.push_str(&format!(" · first token {first:.0} ms"));
     }
+    if d.stats.truncated_input_tokens > 0 {
+        s.push_str(&format!(" · your message was too long: its first {} tokens were left out", d.stats.truncated_input_tokens));
+    }
+    if d.stats.dropped_tokens > 0 {
+        s.push_str(&format!(" · the oldest {} tokens of the chat no longer fit and were left out", d.stats.dropped_tokens));
+    }
     s
 }
 
@@ -95,10 +101,13 @@ mod tests {
             stats: Default::default(),
             elapsed_ms: 1100.0,
             first_token_ms: Some(100.0),
+            memory_bytes: None,
         };
         d.stats.generated_tokens = 11;
         assert_eq!(speed_text(&d), "11 tokens in 1.10 s · 10.0 tok/s · first token 100 ms");
         d.first_token_ms = None;
         assert_eq!(speed_text(&d), "11 tokens in 1.10 s · 10.0 tok/s");
+        d.stats.dropped_tokens = 40;
+        assert!(speed_text(&d).ends_with("the oldest 40 tokens of the chat no longer fit and were left out"));
     }
 }

@@ -11,6 +11,8 @@ pub struct MessageListProps {
     pub greeting: Option<String>,
     /// Index of the message just copied (its button says so for a moment).
     pub copied: Option<usize>,
+    /// Prompt tokens read / total while a long prompt is processed.
+    pub reading: Option<(usize, usize)>,
     pub on_copy: Callback<usize>,
 }
 
@@ -34,7 +36,10 @@ fn bubble(i: usize, m: &ChatMessage, props: &MessageListProps) -> Html {
             <span class="sr-only">{ who }</span>
             <p class="text">{ text.to_string() }</p>
             if m.state == BubbleState::Streaming && text.is_empty() {
-                <span class="typing" aria-hidden="true">{ "…" }</span>
+                <span class="typing" aria-hidden="true">{ match props.reading {
+                    Some((done, total)) => format!("reading the conversation… {done} / {total} tokens"),
+                    None => "…".to_string(),
+                } }</span>
             }
             if m.state == BubbleState::Stopped {
                 <span class="note">{ "stopped" }</span>

@@ -140,6 +140,7 @@ mod tests {
             stats: Default::default(),
             elapsed_ms: 1.0,
             first_token_ms: Some(0.5),
+            memory_bytes: None,
         };
         c.on_done(&done);
         c.start_turn("still typing?");

@@ -9,6 +9,8 @@ use crate::engine::{ChatSession, Step, Turn};
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 
 pub enum Msg {
     Loaded { generation: u64, name: String, result: Result<Loaded, String>, load_ms: f64 },
@@ -43,17 +45,43 @@ thread_local! {
     static PANIC_TO: RefCell<Option<(WorkerScope<ChatWorker>, HandlerId)>> = const { RefCell::new(None) };
 }
 
+/// The worker's wasm memory size in bytes (grows, never shrinks).
+fn memory_bytes() -> Option<f64> {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().dyn_into().ok()?;
+    let buffer: js_sys::ArrayBuffer = memory.buffer().dyn_into().ok()?;
+    Some(buffer.byte_length() as f64)
+}
+
+fn report_crash(text: String) {
+    PANIC_TO.with(|p| {
+        if let Ok(p) = p.try_borrow() {
+            if let Some((scope, id)) = p.as_ref() {
+                scope.respond(*id, FromWorker::Crashed(text));
+            }
+        }
+    });
+}
+
+/// An uncaught error in the worker (a wasm trap such as an allocation failure, which skips
+/// the panic hook) leaves it unusable: tell the page so it starts a new one.
+fn install_error_report() {
+    // addEventListener, not `onerror`: the global's `onerror` is called with (message, source,
+    // line, column, error), not with the event.
+    let handler = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(|e: wasm_bindgen::JsValue| {
+        let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+        report_crash(format!("{message} (uncaught error in the worker)"));
+    });
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let _ = global.add_event_listener_with_callback("error", handler.as_ref().unchecked_ref());
+    // Lives as long as the worker.
+    handler.forget();
+}
+
 fn install_panic_report() {
     std::panic::set_hook(Box::new(|info| {
         let text = info.to_string();
         web_sys::console::error_1(&text.clone().into());
-        PANIC_TO.with(|p| {
-            if let Ok(p) = p.try_borrow() {
-                if let Some((scope, id)) = p.as_ref() {
-                    scope.respond(*id, FromWorker::Crashed(text));
-                }
-            }
-        });
+        report_crash(text);
     }));
 }
 
@@ -118,6 +146,7 @@ impl ChatWorker {
             stats: r.stats,
             elapsed_ms,
             first_token_ms: clock.first_token_ms,
+            memory_bytes: memory_bytes(),
         };
         self.send(scope, FromWorker::Done(d));
     }
@@ -142,6 +171,10 @@ impl ChatWorker {
             return; // a tick of a turn that was cancelled or replaced
         }
         match session.step(&mut active.turn) {
+            Ok(Step::Prefill { done, total }) => {
+                self.send(scope, FromWorker::Prefill { turn: id, done, total });
+                self.ticker.tick(id);
+            }
             Ok(Step::Token { text, .. }) => {
                 if active.clock.first_token_ms.is_none() {
                     active.clock.first_token_ms = Some(js_sys::Date::now() - active.clock.started_ms);
@@ -170,6 +203,7 @@ impl Worker for ChatWorker {
 
     fn create(scope: &WorkerScope<Self>) -> Self {
         install_panic_report();
+        install_error_report();
         let s = scope.clone();
         let ticker = Ticker::new(move |id| s.send_message(Msg::Step(id)));
         Self { client: None, session: None, active: None, load_generation: Rc::new(Cell::new(0)), ticker }
@@ -192,6 +226,7 @@ impl Worker for ChatWorker {
                             n_embd: cfg.n_embd,
                             load_ms,
                             from_cache,
+                            memory_bytes: memory_bytes(),
                         };
                         self.session = Some(session);
                         self.send(scope, FromWorker::Ready(info));

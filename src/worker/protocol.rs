@@ -76,6 +76,9 @@ pub struct ModelInfo {
     /// Read from the browser cache instead of downloaded.
     #[serde(default)]
     pub from_cache: bool,
+    /// Size of the worker's wasm memory once the model is built.
+    #[serde(default)]
+    pub memory_bytes: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +94,9 @@ pub struct TurnDone {
     /// From the turn's start to its first generated token (prompt processing included).
     #[serde(default)]
     pub first_token_ms: Option<f64>,
+    /// Size of the worker's wasm memory after the turn (it only grows): for memory checks.
+    #[serde(default)]
+    pub memory_bytes: Option<f64>,
 }
 
 /// One converted model kept in browser storage.
@@ -125,6 +131,8 @@ pub enum FromWorker {
     Notice(String),
     /// Loading failed; the message is meant for the user.
     LoadError(String),
+    /// `done` of `total` prompt tokens of `turn` processed (long prompts go in several steps).
+    Prefill { turn: u64, done: usize, total: usize },
     /// Text completed by the next token of `turn` (may be empty mid-character).
     Token { turn: u64, text: String },
     Done(TurnDone),

@@ -1,187 +1,19 @@
 #!/usr/bin/env node
 // End-to-end test of the web app in headless Chromium, with no network but 127.0.0.1:
-// - serves dist/ (scripts/build-web.sh) with a tiny static server;
+// - serves dist/ (scripts/build-web.sh) with a tiny static server, and the sub-path build;
 // - mirrors the Hub's file layout (/{repo}/resolve/main/{file}) for tests/fixtures/tiny-dialogpt
-//   on another port, with CORS headers as the Hub sends them;
+//   on another port, with CORS headers, ETags and byte ranges as the Hub sends them;
 // - loads the tiny model through the URL parameters, plays the first greedy reference
 //   conversation of tests/fixtures/reference/conversations.json and compares every reply
-//   with transformers' exactly; checks the hooks, New chat, empty input and a 404 model.
-// Screenshots go to tests/e2e/artifacts/. Exit code 1 on any failure.
-import { chromium } from 'playwright-core';
+//   with transformers' exactly; then the app's features one by one (see README "Tests").
+// Faults and hostile input are in faults.mjs. Screenshots go to tests/e2e/artifacts/.
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const dist = path.join(root, 'dist');
-const fixtures = path.join(root, 'tests/fixtures/tiny-dialogpt');
-const variants = path.join(root, 'tests/fixtures/tiny-variants');
-const artifacts = path.join(here, 'artifacts');
-const subDist = path.join(root, 'target/dist-subpath');
-const examples = path.join(root, 'examples');
-const TEST_REPO = 'test/tiny-dialogpt';
-const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 120_000);
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.txt': 'text/plain; charset=utf-8',
-};
-
-function listen(handler) {
-  return new Promise((resolve) => {
-    const server = http.createServer(handler);
-    server.listen(0, '127.0.0.1', () => resolve({ server, port: server.address().port }));
-  });
-}
-
-// Serves a file like a CDN would: Content-Length, an ETag, byte ranges (206).
-// `slow`: sends 256 KiB every 25 ms, so the page's download progress can be seen.
-// `dropAfter`: the connection is cut after that many bytes (a flaky network).
-function sendFile(req, res, file, headers = {}, { slow = false, dropAfter = null, etag = null } = {}) {
-  fs.stat(file, (err, st) => {
-    if (err || !st.isFile()) {
-      res.writeHead(404, { 'Content-Type': 'text/plain', ...headers });
-      return res.end('Entry not found');
-    }
-    const type = TYPES[path.extname(file)] || 'application/octet-stream';
-    const tag = etag || `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
-    let start = 0;
-    let status = 200;
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range || '');
-    if (range && Number(range[1]) < st.size) {
-      start = Number(range[1]);
-      status = 206;
-    }
-    const extra = status === 206 ? { 'Content-Range': `bytes ${start}-${st.size - 1}/${st.size}` } : {};
-    res.writeHead(status, {
-      'Content-Type': type, 'Content-Length': st.size - start, 'Cache-Control': 'no-store', ETag: tag,
-      'Accept-Ranges': 'bytes', ...extra, ...headers,
-    });
-    if (req.method === 'HEAD') return res.end();
-    const stream = fs.createReadStream(file, { start, highWaterMark: 256 * 1024 });
-    let sent = 0;
-    stream.on('data', (chunk) => {
-      if (dropAfter !== null && sent + chunk.length > dropAfter) {
-        res.write(chunk.subarray(0, Math.max(0, dropAfter - sent)));
-        stream.destroy();
-        return setTimeout(() => res.destroy(), 20);
-      }
-      sent += chunk.length;
-      if (!slow) return res.write(chunk);
-      stream.pause();
-      res.write(chunk);
-      setTimeout(() => stream.resume(), 25);
-    });
-    stream.on('end', () => res.end());
-  });
-}
-
-// dist/ as any static host would serve it.
-function serveDist(req, res) {
-  const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  const file = path.resolve(dist, '.' + (urlPath.endsWith('/') ? urlPath + 'index.html' : urlPath));
-  if (!file.startsWith(dist)) { res.writeHead(403); return res.end(); }
-  sendFile(req, res, file);
-}
-
-// The Hub's layout, with its CORS headers; unknown repos and files answer 404 like the Hub.
-// Every request is logged with its method and range; `hubFaults` changes what it serves.
-const hubRequests = [];
-const hubLog = [];
-const hubFaults = { etag: null, dropWeightsAfter: null };
-function serveHub(req, res) {
-  const cors = {
-    'Access-Control-Allow-Origin': '*',
-    'Access-Control-Expose-Headers': 'Content-Length, ETag, Content-Range, Accept-Ranges',
-  };
-  if (req.method === 'OPTIONS') {
-    res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': '*' });
-    return res.end();
-  }
-  hubRequests.push(req.url);
-  const urlPath = new URL(req.url, 'http://x').pathname;
-  hubLog.push({ method: req.method, path: urlPath, range: req.headers.range || null });
-  // Plain file hosting, for `model=<URL of a .gguf>`.
-  const file = urlPath.match(/^\/files\/([\w.-]+)$/);
-  if (file) return sendFile(req, res, path.join(variants, file[1]), cors);
-  const m = urlPath.match(/^\/(.+)\/resolve\/main\/([^/]+)$/);
-  if (!m || m[1] !== TEST_REPO) {
-    res.writeHead(404, { 'Content-Type': 'text/plain', ...cors });
-    return res.end('Repository not found');
-  }
-  const weights = m[2] === 'pytorch_model.bin';
-  let dropAfter = null;
-  if (weights && hubFaults.dropWeightsAfter !== null && !req.headers.range) {
-    dropAfter = hubFaults.dropWeightsAfter;
-    hubFaults.dropWeightsAfter = null; // once
-  }
-  sendFile(req, res, path.join(fixtures, m[2]), cors, { slow: weights, dropAfter, etag: weights ? hubFaults.etag : null });
-}
-
-// The sub-path build (trunk build --public-url /sub/path/) served under /sub/path/ only.
-const SUB = '/sub/path/';
-function serveSubPath(req, res) {
-  const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  if (!urlPath.startsWith(SUB)) { res.writeHead(404); return res.end('not under ' + SUB); }
-  const rel = urlPath.slice(SUB.length);
-  const file = path.resolve(subDist, rel === '' || rel.endsWith('/') ? rel + 'index.html' : rel);
-  if (!file.startsWith(subDist)) { res.writeHead(403); return res.end(); }
-  sendFile(req, res, file);
-}
-
-// examples/ (the embedding host page), served on another origin than the app.
-function serveExamples(req, res) {
-  const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  const file = path.resolve(examples, '.' + urlPath);
-  if (!file.startsWith(examples)) { res.writeHead(403); return res.end(); }
-  sendFile(req, res, file);
-}
-
-const results = [];
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push(true);
-    console.log(`ok   - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push(false);
-    console.log(`FAIL - ${name}\n       ${String(e.message || e).split('\n').join('\n       ')}`);
-  }
-}
-function assertEq(got, want, what) {
-  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
-
-// Resolves with the final state of bot bubble `n` and every distinct text it showed.
-async function waitReply(page, n) {
-  await page.waitForFunction((n) => {
-    const b = document.querySelectorAll('[data-author="bot"]:not([data-greeting])')[n];
-    return b && ['done', 'stopped', 'failed'].includes(b.dataset.state);
-  }, n, { timeout: TIMEOUT });
-  const bubble = page.locator('[data-author="bot"]:not([data-greeting])').nth(n);
-  return { state: await bubble.getAttribute('data-state'), text: (await bubble.locator('.text').textContent()).trim() };
-}
-
-async function newChat(page) {
-  await page.getByRole('button', { name: 'New chat', exact: true }).click();
-  await page.waitForFunction(() => document.querySelectorAll('[data-author]:not([data-greeting])').length === 0);
-}
-
-// Records the texts a bot bubble goes through, to see the reply stream token by token.
-async function watchStreaming(page) {
-  await page.evaluate(() => {
-    window.__seen = new Set();
-    new MutationObserver(() => {
-      const b = [...document.querySelectorAll('[data-author="bot"]')].pop();
-      if (b && b.dataset.state === 'streaming') window.__seen.add(b.textContent);
-    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-  });
-}
+import {
+  artifacts, assertEq, check, dist, hubFaults, hubLog, hubRequests, launch, listen, newChat, reference,
+  serveDist, serveExamples, serveHub, serveSubPath, SUB, subDist, summary, TEST_REPO, TIMEOUT, waitReply, watchStreaming,
+} from './lib.mjs';
 
 async function main() {
   if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('dist/ is missing: run scripts/build-web.sh first');
@@ -189,28 +21,14 @@ async function main() {
     throw new Error('target/dist-subpath is missing: scripts/build-web.sh --public-url /sub/path/ --dist target/dist-subpath');
   }
   fs.mkdirSync(artifacts, { recursive: true });
-  const reference = JSON.parse(fs.readFileSync(path.join(root, 'tests/fixtures/reference/conversations.json'), 'utf8'));
-  const conversation = reference.results.greedy[0];
+  const conversation = reference().results.greedy[0];
   const web = await listen(serveDist);
   const hub = await listen(serveHub);
   const sub = await listen(serveSubPath);
   const ex = await listen(serveExamples);
   const hubUrl = `http://127.0.0.1:${hub.port}`;
   const base = `http://127.0.0.1:${web.port}/`;
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialogpt-e2e-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 960, height: 720 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const logs = [];
-  const page = context.pages()[0] || (await context.newPage());
-  page.on('console', (m) => logs.push(`[console.${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
-  page.on('worker', (w) => logs.push(`[worker] ${w.url()}`));
-  const shot = (name) => page.screenshot({ path: path.join(artifacts, name), fullPage: true });
+  const { context, page, logs, shot, close } = await launch();
 
   try {
     const query = `?model=${TEST_REPO}&hub=${encodeURIComponent(hubUrl)}&quant=f32&max_new_tokens=12`;
@@ -509,7 +327,13 @@ async function main() {
     await check('inside an iframe on another origin, driven by postMessage; other origins and bad messages are refused', async () => {
       const host = `http://localhost:${ex.port}/embed.html?app=${encodeURIComponent(subUrl + query + '&compact=1')}`;
       await page.goto(host);
-      await page.waitForSelector('#events li[data-event="ready"]', { timeout: TIMEOUT });
+      try {
+        await page.waitForSelector('#events li[data-event="ready"]', { timeout: TIMEOUT });
+      } catch (e) {
+        const frame = page.frames().find((f) => f.url().startsWith(subUrl));
+        const inside = frame ? await frame.locator('body').innerText() : 'no frame';
+        throw new Error(`no ready event; host events: ${await page.locator('#events').innerText()}; frame: ${inside}`);
+      }
       await page.getByLabel('Ask from the host page').fill(conversation[0].user);
       await page.getByRole('button', { name: 'Ask' }).click();
       await page.waitForFunction(() => document.getElementById('reply').textContent.length > 0, null, { timeout: TIMEOUT });
@@ -558,15 +382,10 @@ async function main() {
       console.log(`       ${JSON.stringify(alert.replace(/\s+/g, ' ').trim())}`);
     });
   } finally {
-    const failed = results.filter((r) => !r).length;
-    if (failed) console.log(`--- browser log ---\n${logs.join('\n')}`);
-    await context.close();
+    await close();
     for (const s of [web, hub, sub, ex]) s.server.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
   }
-  const failed = results.filter((r) => !r).length;
-  console.log(`e2e: ${results.length - failed} passed, ${failed} failed`);
-  return failed === 0;
+  return summary('e2e', logs);
 }
 
 main().then(

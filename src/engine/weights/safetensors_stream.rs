@@ -11,8 +11,16 @@ use std::collections::HashMap;
 #[derive(Deserialize)]
 struct Entry {
     dtype: String,
-    shape: Vec<usize>,
-    data_offsets: (usize, usize),
+    // u64: a 32-bit (wasm) build must say "too big" rather than "cannot parse".
+    shape: Vec<u64>,
+    data_offsets: (u64, u64),
+}
+
+/// A size from the header as `usize`, or the out-of-memory error a 32-bit build gives for it.
+fn addressable(name: &str, bytes: u64) -> Result<usize> {
+    usize::try_from(bytes).map_err(|_| {
+        EngineError::OutOfMemory(format!("tensor `{name}` needs {:.1} GB, more than this program can address", bytes as f64 / 1e9))
+    })
 }
 
 pub struct SafetensorsStream {
@@ -63,11 +71,13 @@ impl SafetensorsStream {
                 }
             };
             let (start, end) = e.data_offsets;
-            let elems: usize = e.shape.iter().product();
-            if end < start || (wanted && end - start != elems * dtype.size()) {
+            let bytes = e.shape.iter().try_fold(dtype.size() as u64, |n, d| n.checked_mul(*d));
+            if end < start || (wanted && Some(end - start) != bytes) {
                 return Err(EngineError::Corrupt(format!("tensor `{name}` has a wrong byte range")));
             }
-            plan.push(Range { name, start, end, wanted, info: (dtype, e.shape) });
+            let (start, end) = (addressable(&name, start)?, addressable(&name, end)?);
+            let shape = e.shape.iter().map(|d| addressable(&name, *d)).collect::<Result<Vec<_>>>()?;
+            plan.push(Range { name, start, end, wanted, info: (dtype, shape) });
         }
         self.walker = Some(RangeWalker::new(plan, "safetensors")?);
         Ok(())
