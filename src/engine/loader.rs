@@ -4,7 +4,7 @@
 use super::config::Gpt2Config;
 use super::error::{EngineError, Result};
 use super::gguf_meta::{config_from_gguf, tokenizer_from_gguf};
-use super::gguf_write::write_gguf;
+use super::gguf_write::{write_gguf, write_gguf_to};
 use super::model::Gpt2Model;
 use super::quantize::QuantType;
 use super::session::ChatSession;
@@ -116,6 +116,11 @@ impl LoadedModel {
     /// The model as a GGUF file with its tokenizer, ready to cache or host.
     pub fn to_gguf(&self, name: &str) -> Result<Vec<u8>> {
         write_gguf(&self.config, &self.tokenizer, &self.store, name)
+    }
+
+    /// Streams the same GGUF file into `out` without building it in memory first.
+    pub fn write_gguf<W: std::io::Write + std::io::Seek>(&self, name: &str, out: &mut W) -> Result<()> {
+        write_gguf_to(&self.config, &self.tokenizer, &self.store, name, out)
     }
 
     pub fn into_session(self) -> Result<ChatSession> {

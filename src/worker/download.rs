@@ -123,22 +123,31 @@ pub async fn load_model(
             }
         }
     }
-    let fetched = download(req, report, alive, gguf).await?;
-    let bytes = match fetched.raw {
-        Some(raw) => Ok(raw),
-        None => fetched.model.to_gguf(&label).map_err(|e| e.to_string()),
+    let Fetched { model, raw, source_id, source_url } = download(req, report, alive, gguf).await?;
+    // The converted model goes to storage as it is serialized (OPFS: straight to disk, never a
+    // second copy in memory), then the session is built; the entry becomes visible only once
+    // the model has built.
+    let mut pending = model_cache::begin(&key).await;
+    let written = match raw {
+        Some(raw) => pending.writer().write_all(&raw).map_err(|e| e.to_string()),
+        None => model.write_gguf(&label, &mut pending.writer()).map_err(|e| e.to_string()),
     };
-    let session = fetched.model.into_session().map_err(|e| e.to_string())?;
-    // Only a model that built fine is stored; a failed write costs a download next time, no more.
-    let meta = EntryMeta {
-        label,
-        quant,
-        source_id: fetched.source_id,
-        source_url: Some(fetched.source_url),
-        digest: String::new(),
-        bytes: 0,
+    let session = match model.into_session() {
+        Ok(s) => s,
+        Err(e) => {
+            model_cache::abort(pending).await;
+            return Err(e.to_string());
+        }
     };
-    match async { model_cache::store(&key, meta, &bytes?).await }.await {
+    let meta = EntryMeta { label, quant, source_id, source_url: Some(source_url), digest: String::new(), bytes: 0, stored_ms: 0.0 };
+    let stored = match written {
+        Ok(()) => model_cache::commit(&key, pending, meta).await,
+        Err(e) => {
+            model_cache::abort(pending).await;
+            Err(e)
+        }
+    };
+    match stored {
         Ok(()) => cache_changed = true,
         Err(e) => notice(format!("not saved for next time: {e}; it will download again")),
     }

@@ -81,7 +81,12 @@ pub struct BodyReader {
 impl BodyReader {
     pub fn new(r: &Response) -> Result<Self, String> {
         let body = r.body().ok_or("the server sent an empty response")?;
-        Ok(Self { reader: body.get_reader().unchecked_into() })
+        Ok(Self::from_stream(body))
+    }
+
+    /// Reads any byte stream (e.g. a stored file's `File.stream()`).
+    pub fn from_stream(stream: web_sys::ReadableStream) -> Self {
+        Self { reader: stream.get_reader().unchecked_into() }
     }
 
     /// The next chunk, or `None` at the end of the body.

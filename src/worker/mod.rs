@@ -13,11 +13,15 @@ pub mod source;
 #[cfg(target_arch = "wasm32")]
 pub mod agent;
 #[cfg(target_arch = "wasm32")]
+mod cache_api;
+#[cfg(target_arch = "wasm32")]
 mod download;
 #[cfg(target_arch = "wasm32")]
 mod fetch;
 #[cfg(target_arch = "wasm32")]
 mod model_cache;
+#[cfg(target_arch = "wasm32")]
+mod opfs;
 #[cfg(target_arch = "wasm32")]
 mod tick;
 

@@ -55,8 +55,20 @@ async function main() {
     await page.getByLabel(label, { exact: true }).fill(String(value));
     await page.getByLabel(label, { exact: true }).press('Tab');
   };
-  const clearCache = () => page.evaluate((name) => caches.delete(name), CACHE);
-  const cachedKeys = () => page.evaluate(async (name) => (await (await caches.open(name)).keys()).map((r) => r.url), CACHE);
+  // Stored models live in OPFS (`<key>.gguf` + `<key>.json`), or in the Cache API as a fallback.
+  const clearCache = () => page.evaluate(async (name) => {
+    await caches.delete(name);
+    const root = await navigator.storage.getDirectory();
+    await root.removeEntry(name, { recursive: true }).catch(() => {});
+  }, CACHE);
+  // Every stored file and Cache API entry: a committed OPFS entry shows as two files.
+  const cachedKeys = () => page.evaluate(async (name) => {
+    const out = (await (await caches.open(name)).keys()).map((r) => r.url);
+    const root = await navigator.storage.getDirectory();
+    const dir = await root.getDirectoryHandle(name).catch(() => null);
+    if (dir) for await (const k of dir.keys()) out.push(k);
+    return out.sort();
+  }, CACHE);
   const userCount = () => page.locator('[data-author="user"]').count();
   const botCount = () => page.locator('[data-author="bot"]').count();
 
@@ -340,13 +352,15 @@ async function main() {
       await page.goto(base + query());
       await ready();
       const keys = await cachedKeys();
-      assertEq(keys.length, 1, 'entries after a load');
-      await page.evaluate(async ([name, key]) => {
-        const cache = await caches.open(name);
-        const r = await cache.match(key);
-        const bytes = new Uint8Array(await r.arrayBuffer());
+      if (keys.length !== 2 || !keys[0].endsWith('.gguf') || !keys[1].endsWith('.json')) throw new Error(`expected one OPFS entry: ${keys}`);
+      await page.evaluate(async ([name, file]) => {
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(name);
+        const handle = await dir.getFileHandle(file);
+        const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
         bytes[Math.floor(bytes.length * 0.6)] ^= 0x55; // in the tensor data: parsing alone would not notice
-        await cache.put(key, new Response(bytes, { headers: r.headers }));
+        const w = await handle.createWritable();
+        await w.write(bytes);
+        await w.close();
       }, [CACHE, keys[0]]);
       const before = hubLog.length;
       await page.reload();

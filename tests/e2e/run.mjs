@@ -217,7 +217,7 @@ async function main() {
       assertEq(next.state === 'done' || next.state === 'stopped', true, 'the turn after Stop finishes');
     });
 
-    await check('a reload loads the converted q8_0 model from the Cache API: no weight request, replies', async () => {
+    await check('a reload loads the converted q8_0 model from browser storage: no weight request, replies', async () => {
       // Same persistent context, same URL as the q8_0 load above: the converted GGUF is cached.
       const before = hubRequests.length;
       const logBefore = hubLog.length;

@@ -1,0 +1,111 @@
+//! The fallback store: the Cache API, where OPFS is missing. Each entry is one `Response`
+//! whose headers carry its [`EntryMeta`]; `Cache.put` is atomic, so a failed write leaves no
+//! entry. The body must be whole in memory when it is put.
+
+use super::digest::Digest;
+use super::fetch::{js_message, BodyReader};
+use super::model_cache::EntryMeta;
+use js_sys::{Array, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, Headers, Request, Response, ResponseInit, WorkerGlobalScope};
+
+/// Bump to drop every stored model (e.g. when the GGUF writer changes).
+const CACHE_NAME: &str = "dialogpt-models-v1";
+/// The entry's metadata as JSON, URI-encoded (header values must be ISO-8859-1).
+const H_META: &str = "x-dialogpt-meta";
+
+/// A synthetic URL for a key (`.invalid` never resolves).
+fn url(key: &str) -> String {
+    format!("https://dialogpt-cache.invalid/{key}")
+}
+
+fn error_name(e: &JsValue) -> String {
+    Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default()
+}
+
+async fn open() -> Result<Cache, String> {
+    let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+    // `caches` is missing on insecure origins and in some private modes.
+    let storage = global.caches().map_err(|e| format!("browser storage is not available here ({})", js_message(&e)))?;
+    let cache = JsFuture::from(storage.open(CACHE_NAME)).await.map_err(|e| {
+        if error_name(&e) == "SecurityError" {
+            // Typically an iframe on another site with third-party storage blocked.
+            "the browser does not let this page store data here (blocked storage, e.g. in an embedded frame)".to_string()
+        } else {
+            js_message(&e)
+        }
+    })?;
+    Ok(cache.unchecked_into())
+}
+
+fn meta_of(r: &Response) -> Option<EntryMeta> {
+    let v = r.headers().get(H_META).ok().flatten()?;
+    let json = String::from(js_sys::decode_uri_component(&v).ok()?);
+    serde_json::from_str(&json).ok()
+}
+
+pub async fn lookup(key: &str) -> Option<(EntryMeta, BodyReader)> {
+    let cache = open().await.ok()?;
+    let found = JsFuture::from(cache.match_with_str(&url(key))).await.ok()?;
+    if found.is_undefined() {
+        return None;
+    }
+    let response: Response = found.unchecked_into();
+    let Some(meta) = meta_of(&response) else {
+        remove(key).await; // an older layout
+        return None;
+    };
+    Some((meta, BodyReader::new(&response).ok()?))
+}
+
+/// Stores `bytes` with `meta` (digest and size filled in here).
+pub async fn store(key: &str, mut meta: EntryMeta, bytes: &[u8]) -> Result<(), String> {
+    let cache = open().await?;
+    meta.digest = Digest::of(bytes);
+    meta.bytes = bytes.len() as u64;
+    let json = serde_json::to_string(&meta).map_err(|e| e.to_string())?;
+    let headers = Headers::new().map_err(|e| js_message(&e))?;
+    headers.set("content-type", "application/octet-stream").map_err(|e| js_message(&e))?;
+    headers.set(H_META, &String::from(js_sys::encode_uri_component(&json))).map_err(|e| js_message(&e))?;
+    let init = ResponseInit::new();
+    init.set_headers(&headers);
+    let body: JsValue = Uint8Array::from(bytes).into();
+    let response = Response::new_with_opt_buffer_source_and_init(Some(body.unchecked_ref()), &init)
+        .map_err(|e| js_message(&e))?;
+    JsFuture::from(cache.put_with_str(&url(key), &response)).await.map_err(|e| {
+        if error_name(&e) == "QuotaExceededError" {
+            "the browser's storage for this site is full (QuotaExceededError): delete stored models \
+             or free disk space"
+                .to_string()
+        } else {
+            js_message(&e)
+        }
+    })?;
+    Ok(())
+}
+
+pub async fn remove(key: &str) {
+    if let Ok(cache) = open().await {
+        let _ = JsFuture::from(cache.delete_with_str(&url(key))).await;
+    }
+}
+
+/// Every entry: (key, metadata).
+pub async fn list() -> Result<Vec<(String, EntryMeta)>, String> {
+    let cache = open().await?;
+    let keys: Array = JsFuture::from(cache.keys()).await.map_err(|e| js_message(&e))?.unchecked_into();
+    let mut out = Vec::new();
+    for request in keys.iter() {
+        let request: Request = request.unchecked_into();
+        let found = JsFuture::from(cache.match_with_request(&request)).await.map_err(|e| js_message(&e))?;
+        if found.is_undefined() {
+            continue;
+        }
+        let key = request.url().rsplit('/').next().unwrap_or_default().to_string();
+        if let Some(meta) = meta_of(&found.unchecked_into()) {
+            out.push((key, meta));
+        }
+    }
+    Ok(out)
+}
