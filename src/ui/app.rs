@@ -7,7 +7,7 @@ use super::chat_tools::ChatTools;
 use super::composer::Composer;
 use super::conversation::Conversation;
 use super::embed::{parse_command, AllowList, HostCommand, HostEvent};
-use super::format::{context_meter, progress_fraction, progress_text, speed_text};
+use super::format::{context_meter, mb, progress_fraction, progress_text, speed_text, RateMeter};
 use super::messages::{shown_text, MessageList};
 use super::params::UrlParams;
 use super::persist::{SavedChat, CHAT_KEY, DRAFT_KEY};
@@ -80,6 +80,7 @@ pub struct App {
     slowest_step_ms: f64,
     /// wasm memory of the worker after the last reply (for the meter's `data-worker-memory`).
     worker_memory: Option<f64>,
+    download_rate: RateMeter,
     _host_listener: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
     _watchdog: Option<Closure<dyn FnMut()>>,
 }
@@ -148,6 +149,7 @@ impl App {
         self.set_status(LoadStatus::Loading { text: format!("Connecting to {}", req.source.label()), fraction: None });
         self.model = None;
         self.notice = None;
+        self.download_rate.clear();
         self.bridge.send(ToWorker::Load(req));
     }
 
@@ -262,11 +264,16 @@ impl App {
     fn on_worker(&mut self, ctx: &Context<Self>, out: FromWorker) {
         match out {
             FromWorker::Progress(p) => {
-                self.set_status(LoadStatus::Loading { text: progress_text(&p), fraction: progress_fraction(&p) });
+                self.download_rate.push(js_sys::Date::now(), p.done);
+                let text = progress_text(&p, self.download_rate.rate());
+                self.set_status(LoadStatus::Loading { text, fraction: progress_fraction(&p) });
             }
             FromWorker::Ready(info) => {
                 let how = if info.from_cache { "loaded from cache" } else { "loaded" };
                 let mut summary = format!("{} ({}, {} layers) {how} in {:.1} s", info.name, info.weight_types, info.n_layer, info.load_ms / 1000.0);
+                if let Some(m) = info.memory_bytes {
+                    summary.push_str(&format!(" · {} MB of memory", mb(m as u64)));
+                }
                 if let Some(n) = self.notice.take() {
                     summary.push_str(&format!(" · {n}"));
                 }
@@ -419,6 +426,7 @@ impl Component for App {
             last_heard_ms: js_sys::Date::now(),
             slowest_step_ms: 0.0,
             worker_memory: None,
+            download_rate: RateMeter::default(),
             _host_listener: host_listener,
             _watchdog: watchdog,
         };

@@ -12,16 +12,79 @@ pub fn mb(bytes: u64) -> String {
     }
 }
 
-/// "Downloading pytorch_model.bin 12.3 / 351 MB" or "Converting".
-pub fn progress_text(p: &Progress) -> String {
+/// "Downloading pytorch_model.bin 12.3 / 351 MB · 4% of 353 MB · 8.2 MB/s · 41 s left",
+/// "Converting the weights", "Loading from browser storage 41%".
+pub fn progress_text(p: &Progress, rate: Option<f64>) -> String {
     match p.stage {
-        Stage::Converting => "Converting".to_string(),
-        Stage::FromCache => "Loading from cache".to_string(),
-        Stage::Downloading => match p.file_total {
-            // A compressed response can deliver more bytes than its Content-Length.
-            Some(t) if t >= p.file_done => format!("Downloading {} {} / {} MB", p.file, mb(p.file_done), mb(t)),
-            _ => format!("Downloading {} {} MB", p.file, mb(p.file_done)),
+        Stage::Converting => "Converting the weights and building the model".to_string(),
+        Stage::FromCache => match p.total.filter(|t| *t > 0) {
+            Some(t) => format!("Loading from browser storage {:.0}%", 100.0 * p.done as f64 / t as f64),
+            None => "Loading from browser storage".to_string(),
         },
+        Stage::Downloading => {
+            let mut s = match p.file_total {
+                // A compressed response can deliver more bytes than its Content-Length.
+                Some(t) if t >= p.file_done => format!("Downloading {} {} / {} MB", p.file, mb(p.file_done), mb(t)),
+                _ => format!("Downloading {} {} MB", p.file, mb(p.file_done)),
+            };
+            if let Some(t) = p.total.filter(|t| *t >= p.done && *t > 0) {
+                s.push_str(&format!(" · {:.0}% of {} MB", 100.0 * p.done as f64 / t as f64, mb(t)));
+            }
+            if let Some(r) = rate.filter(|r| *r > 0.0) {
+                s.push_str(&format!(" · {}/s", human_bytes(r)));
+                if let Some(t) = p.total.filter(|t| *t > p.done) {
+                    s.push_str(&format!(" · {} left", duration((t - p.done) as f64 / r)));
+                }
+            }
+            s
+        }
+    }
+}
+
+/// "850 kB", "8.2 MB".
+fn human_bytes(b: f64) -> String {
+    if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.0} kB", b / 1e3)
+    }
+}
+
+/// "41 s", "3 min 20 s".
+fn duration(secs: f64) -> String {
+    let s = secs.ceil() as u64;
+    if s < 60 {
+        format!("{s} s")
+    } else {
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
+/// Download speed over the last few seconds (a moving window, so a stall shows quickly).
+#[derive(Debug, Default, Clone)]
+pub struct RateMeter {
+    samples: std::collections::VecDeque<(f64, u64)>,
+}
+
+impl RateMeter {
+    const WINDOW_MS: f64 = 3000.0;
+
+    pub fn push(&mut self, now_ms: f64, done: u64) {
+        self.samples.push_back((now_ms, done));
+        while self.samples.len() > 2 && now_ms - self.samples[1].0 >= Self::WINDOW_MS {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Bytes per second, once there is half a second to measure over.
+    pub fn rate(&self) -> Option<f64> {
+        let (t0, d0) = *self.samples.front()?;
+        let (t1, d1) = *self.samples.back()?;
+        (t1 - t0 >= 500.0).then(|| d1.saturating_sub(d0) as f64 / ((t1 - t0) / 1000.0))
+    }
+
+    pub fn clear(&mut self) {
+        self.samples.clear();
     }
 }
 
@@ -83,12 +146,37 @@ mod tests {
 
     #[test]
     fn progress_texts() {
-        assert_eq!(progress_text(&dl(12_300_000, Some(351_000_000))), "Downloading pytorch_model.bin 12.3 / 351 MB");
-        assert_eq!(progress_text(&dl(5_000, None)), "Downloading pytorch_model.bin 0.0 MB");
+        assert_eq!(
+            progress_text(&dl(12_300_000, Some(351_000_000)), None),
+            "Downloading pytorch_model.bin 12.3 / 351 MB · 4% of 351 MB"
+        );
+        assert_eq!(
+            progress_text(&dl(12_300_000, Some(351_000_000)), Some(8_200_000.0)),
+            "Downloading pytorch_model.bin 12.3 / 351 MB · 4% of 351 MB · 8.2 MB/s · 42 s left"
+        );
+        assert_eq!(
+            progress_text(&dl(1_000_000, Some(351_000_000)), Some(850_000.0)),
+            "Downloading pytorch_model.bin 1.0 / 351 MB · 0% of 351 MB · 850 kB/s · 6 min 52 s left"
+        );
+        assert_eq!(progress_text(&dl(5_000, None), Some(1e6)), "Downloading pytorch_model.bin 0.0 MB · 1.0 MB/s");
         assert_eq!(progress_fraction(&dl(50, Some(200))), Some(0.25));
         assert_eq!(progress_fraction(&dl(50, None)), None);
         assert_eq!(progress_fraction(&dl(300, Some(200))), Some(1.0));
         assert_eq!(context_meter(46, 256), "46 / 256 tokens");
+    }
+
+    #[test]
+    fn rate_over_a_moving_window() {
+        let mut r = RateMeter::default();
+        r.push(0.0, 0);
+        assert_eq!(r.rate(), None);
+        r.push(1000.0, 2_000_000);
+        assert_eq!(r.rate(), Some(2_000_000.0));
+        // A stall: after the window only recent samples count, and the rate falls.
+        for t in 2..10 {
+            r.push(t as f64 * 1000.0, 2_000_000);
+        }
+        assert_eq!(r.rate(), Some(0.0));
     }
 
     #[test]
