@@ -16,7 +16,7 @@ pub const R: usize = 4;
 
 /// (weight rows, activation rows) per tile for a format and path: more means more reuse of
 /// each load but more accumulators to keep in registers.
-pub fn tile_shape(format: WeightFormat, arch: Arch) -> (usize, usize) {
+pub fn tile_shape(format: WeightFormat, arch: Arch, m: usize) -> (usize, usize) {
     // For tuning by hand: DIALOGPT_TILE=r,c (r ≤ 4, c ≤ 4) overrides the table.
     static OVERRIDE: std::sync::OnceLock<Option<(usize, usize)>> = std::sync::OnceLock::new();
     let forced = OVERRIDE.get_or_init(|| {
@@ -30,6 +30,8 @@ pub fn tile_shape(format: WeightFormat, arch: Arch) -> (usize, usize) {
     }
     match (format, arch) {
         (_, Arch::Scalar) => (4, 1),
+        // Decode: one weight row at a time keeps a single prefetched stream per thread.
+        (_, Arch::Avx2) if m == 1 => (1, 1),
         (WeightFormat::Q8_0, Arch::Avx2) => (4, 4),
         (WeightFormat::Q4K, Arch::Avx2) => (4, 4),
         (WeightFormat::Q6K, Arch::Avx2) => (4, 4),
@@ -138,9 +140,10 @@ unsafe impl Sync for OutPtr {}
 fn rows_range(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &QuantActs, rows: std::ops::Range<usize>, out: OutPtr) {
     let row_bytes = w.len() / n;
     let m = acts.m;
-    let (rows_per_tile, cols) = tile_shape(format, arch);
+    let (rows_per_tile, cols) = tile_shape(format, arch, m);
     let mut buf = [0f32; R * 4];
     debug_assert!(rows_per_tile <= R && cols <= 4);
+    let xrows: Vec<ActRow> = (0..m).map(|i| acts.row(i)).collect();
     let mut r0 = rows.start;
     while r0 < rows.end {
         let nr = rows_per_tile.min(rows.end - r0);
@@ -151,8 +154,7 @@ fn rows_range(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &Quant
         let mut c0 = 0;
         while c0 < m {
             let nc = cols.min(m - c0);
-            let xr: [ActRow; 4] = std::array::from_fn(|i| acts.row((c0 + i).min(m - 1)));
-            tile(format, arch, &wr[..nr], &xr[..nc], &mut buf[..nr * nc]);
+            tile(format, arch, &wr[..nr], &xrows[c0..c0 + nc], &mut buf[..nr * nc]);
             for c in 0..nc {
                 for r in 0..nr {
                     // SAFETY: (c0 + c, r0 + r) is inside [m, n]; only this call writes it.

@@ -66,9 +66,26 @@ pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
     use super::super::activations::ActRow;
-    use super::super::q8_0::avx2::{hsum, splat_f16};
-    use super::{unpack_scales, BLOCK_BYTES};
+    use super::super::q8_0::avx2::{hsum, splat_f16, PREFETCH};
+    use super::BLOCK_BYTES;
     use std::arch::x86_64::*;
+
+    /// The 12 packed bytes at `p` as eight 6-bit scales (bytes 0..8) and eight mins (8..16),
+    /// unpacked four at a time in 32-bit words.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scales_and_mins(p: *const u8) -> __m128i {
+        const LOW6: u32 = 0x3f3f_3f3f;
+        const LOW4: u32 = 0x0f0f_0f0f;
+        const LOW2: u32 = 0x0303_0303;
+        let w = p as *const u32;
+        let (a, b, c) = (w.read_unaligned(), w.add(1).read_unaligned(), w.add(2).read_unaligned());
+        let scales_lo = a & LOW6;
+        let scales_hi = (c & LOW4) | (((a >> 6) & LOW2) << 4);
+        let mins_lo = b & LOW6;
+        let mins_hi = ((c >> 4) & LOW4) | (((b >> 6) & LOW2) << 4);
+        _mm_set_epi32(mins_hi as i32, mins_lo as i32, scales_hi as i32, scales_lo as i32)
+    }
 
     /// # Safety
     /// The CPU must support AVX2, FMA and F16C; every row holds `x[0].d.len()` super-blocks.
@@ -76,22 +93,29 @@ pub mod avx2 {
     pub unsafe fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
         let nb = x[0].d.len();
         let m4 = _mm256_set1_epi8(0x0F);
+        // pick[s] copies i16 lane s into every lane.
+        let pick: [__m256i; 8] = std::array::from_fn(|s| _mm256_set1_epi16((((2 * s + 1) << 8) | (2 * s)) as i16));
         let mut acc = [[_mm256_setzero_ps(); C]; R];
         for sb in 0..nb {
-            let mut sc = [[0u8; 8]; R];
+            let mut sc16 = [_mm256_setzero_si256(); R];
             let mut mins = [_mm256_setzero_si256(); R];
             let mut d = [_mm256_setzero_ps(); R];
             let mut dmin = [_mm256_setzero_ps(); R];
             let mut qp = [std::ptr::null::<u8>(); R];
             for r in 0..R {
                 let blk = w[r].as_ptr().add(sb * BLOCK_BYTES);
+                if C == 1 {
+                    _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH) as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH + 64) as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH + 128) as *const i8);
+                }
                 d[r] = splat_f16(blk);
                 dmin[r] = splat_f16(blk.add(2));
-                let (s, m) = unpack_scales(std::slice::from_raw_parts(blk.add(4), 12));
-                sc[r] = s;
+                let sm = scales_and_mins(blk.add(4));
+                // Scales as i16 in both 128-bit halves, for the per-sub-block shuffles below.
+                sc16[r] = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
                 // [m0, m0, m1, m1, ..., m7, m7] as i16, lined up with the 16 activation sums.
-                let m8 = _mm_loadl_epi64(m.as_ptr() as *const __m128i);
-                mins[r] = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+                mins[r] = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
                 qp[r] = blk.add(16);
             }
             let mut isum = [[_mm256_setzero_si256(); C]; R];
@@ -104,8 +128,8 @@ pub mod avx2 {
                     let q = _mm256_loadu_si256(qp[r].add(32 * j) as *const __m256i);
                     lo[r] = _mm256_and_si256(q, m4);
                     hi[r] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-                    slo[r] = _mm256_set1_epi16(sc[r][2 * j] as i16);
-                    shi[r] = _mm256_set1_epi16(sc[r][2 * j + 1] as i16);
+                    slo[r] = _mm256_shuffle_epi8(sc16[r], pick[2 * j]);
+                    shi[r] = _mm256_shuffle_epi8(sc16[r], pick[2 * j + 1]);
                 }
                 for c in 0..C {
                     let xp = x[c].qs.as_ptr().add(sb * 256 + 64 * j);

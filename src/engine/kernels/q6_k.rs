@@ -61,7 +61,7 @@ pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
     use super::super::activations::ActRow;
-    use super::super::q8_0::avx2::{hsum, splat_f16};
+    use super::super::q8_0::avx2::{hsum, splat_f16, PREFETCH};
     use super::BLOCK_BYTES;
     use std::arch::x86_64::*;
 
@@ -79,6 +79,11 @@ pub mod avx2 {
             let mut sc16 = [_mm256_setzero_si256(); R];
             for r in 0..R {
                 blk[r] = w[r].as_ptr().add(sb * BLOCK_BYTES);
+                if C == 1 {
+                    for line in 0..4 {
+                        _mm_prefetch::<_MM_HINT_T0>(blk[r].wrapping_add(PREFETCH + 64 * line) as *const i8);
+                    }
+                }
                 d[r] = splat_f16(blk[r].add(208));
                 sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(blk[r].add(192) as *const __m128i));
             }
