@@ -6,6 +6,7 @@ pub mod context;
 pub mod error;
 pub mod gguf_meta;
 pub mod gguf_write;
+pub mod kernels;
 pub mod loader;
 pub mod model;
 pub mod quantize;

@@ -32,7 +32,7 @@ impl Block {
     pub fn forward(&self, x: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
         let h = self.attention(&self.ln_1.forward(x)?, cache)?;
         let x = (x + h)?;
-        let m = self.ffn_up.forward(&self.ln_2.forward(&x)?)?.gelu()?;
+        let m = self.ffn_up.forward_gelu(&self.ln_2.forward(&x)?)?;
         let m = self.ffn_down.forward(&m)?;
         Ok((x + m)?)
     }

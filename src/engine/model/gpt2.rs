@@ -3,7 +3,7 @@
 
 use super::block::Block;
 use super::kv_cache::KvCache;
-use super::linear::Linear;
+use super::linear::{Linear, LinearWeight};
 use crate::engine::config::Gpt2Config;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::weights::store::WeightStore;
@@ -28,7 +28,7 @@ pub struct Gpt2Model {
     wpe: Tensor,
     blocks: Vec<Block>,
     ln_f: LayerNorm,
-    head: QMatMul,
+    head: LinearWeight,
     caches: Vec<KvCache>,
     /// Storage types of the weights, for display ("q8_0", "q4_k+q6_k", ...).
     weight_types: Vec<GgmlDType>,
@@ -96,10 +96,10 @@ impl Gpt2Model {
         let head = match (separate_head, &wte) {
             (Some(h), _) => {
                 check_shape("output.weight", h.shape().dims(), &[cfg.vocab_size, e])?;
-                QMatMul::from_qtensor(h)?
+                LinearWeight::new(Arc::new(h))?
             }
-            (None, TokenEmbedding::Float(t)) => QMatMul::Tensor(t.clone()),
-            (None, TokenEmbedding::Quantized(q)) => QMatMul::from_arc(q.clone())?,
+            (None, TokenEmbedding::Float(t)) => LinearWeight::Candle(QMatMul::Tensor(t.clone())),
+            (None, TokenEmbedding::Quantized(q)) => LinearWeight::new(q.clone())?,
         };
         let caches = (0..cfg.n_layer)
             .map(|_| KvCache::new(cfg.n_head, cfg.n_positions, cfg.head_dim()))
@@ -176,12 +176,12 @@ impl Gpt2Model {
         let h = last.ok_or_else(|| EngineError::InvalidInput("no tokens to process".into()))?;
         let n = h.dim(0)?;
         let h = h.narrow(0, n - 1, 1)?;
-        Ok(self.head.forward(&h)?.squeeze(0)?)
+        Ok(self.head.forward(&h, None)?.squeeze(0)?)
     }
 
     /// Logits at every position of `tokens` (`[tokens, vocab]`), for checks against a reference.
     pub fn forward_all(&mut self, tokens: &[u32]) -> Result<Tensor> {
         let h = self.hidden(tokens)?;
-        Ok(self.head.forward(&h)?)
+        self.head.forward(&h, None)
     }
 }

@@ -1,0 +1,109 @@
+//! Activations quantized once per input row, before any weight row is visited: q8_0
+//! (blocks of 32, one f32 scale each) for q8_0 weights, q8_K (blocks of 256, one f32 scale,
+//! plus the sums of every 16 quants) for k-quant weights.
+//!
+//! Rounding is to nearest, ties to even (as ggml's SIMD quantizers do), and quants are
+//! limited to ±127 so that the sign trick and `maddubs` of the x86 kernels never overflow.
+
+pub const QK8_0: usize = 32;
+pub const QK_K: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActFormat {
+    /// 32 quants per scale.
+    Q8_0,
+    /// 256 quants per scale, with sums of each 16.
+    Q8K,
+}
+
+impl ActFormat {
+    pub fn block(self) -> usize {
+        match self {
+            ActFormat::Q8_0 => QK8_0,
+            ActFormat::Q8K => QK_K,
+        }
+    }
+}
+
+/// `m` rows of `k` activations, quantized.
+#[derive(Clone, Debug)]
+pub struct QuantActs {
+    pub format: ActFormat,
+    pub m: usize,
+    pub k: usize,
+    /// `[m, k]`
+    pub qs: Vec<i8>,
+    /// `[m, k / block]`
+    pub d: Vec<f32>,
+    /// `[m, k / 16]`, q8_K only.
+    pub bsums: Vec<i16>,
+}
+
+/// One quantized row.
+#[derive(Clone, Copy)]
+pub struct ActRow<'a> {
+    pub qs: &'a [i8],
+    pub d: &'a [f32],
+    pub bsums: &'a [i16],
+}
+
+/// Round to nearest, ties to even, for |v| < 2^22 (adding 1.5 * 2^23 leaves no fraction bits).
+#[inline(always)]
+fn round_even(v: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (v + MAGIC) - MAGIC
+}
+
+impl QuantActs {
+    pub fn empty(format: ActFormat) -> Self {
+        Self { format, m: 0, k: 0, qs: Vec::new(), d: Vec::new(), bsums: Vec::new() }
+    }
+
+    pub fn quantize(format: ActFormat, x: &[f32], m: usize, k: usize) -> Self {
+        let mut a = Self::empty(format);
+        a.quantize_into(format, x, m, k);
+        a
+    }
+
+    /// Quantizes `x` (`[m, k]`, `k` a multiple of the block) into this buffer, reusing its memory.
+    pub fn quantize_into(&mut self, format: ActFormat, x: &[f32], m: usize, k: usize) {
+        let block = format.block();
+        assert!(k % block == 0, "row of {k} is not a whole number of {block}-blocks");
+        assert_eq!(x.len(), m * k, "activations are not [{m}, {k}]");
+        self.format = format;
+        self.m = m;
+        self.k = k;
+        self.qs.resize(m * k, 0);
+        self.d.resize(m * k / block, 0.0);
+        if format == ActFormat::Q8K {
+            self.bsums.resize(m * k / 16, 0);
+        } else {
+            self.bsums.clear();
+        }
+        for ((xb, qb), d) in x.chunks_exact(block).zip(self.qs.chunks_exact_mut(block)).zip(self.d.iter_mut()) {
+            let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
+            let id = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+            *d = amax / 127.0;
+            for (q, v) in qb.iter_mut().zip(xb) {
+                *q = round_even(v * id).clamp(-127.0, 127.0) as i8;
+            }
+        }
+        if format == ActFormat::Q8K {
+            for (s, q) in self.bsums.iter_mut().zip(self.qs.chunks_exact(16)) {
+                *s = q.iter().map(|&v| v as i16).sum();
+            }
+        }
+    }
+
+    pub fn row(&self, i: usize) -> ActRow<'_> {
+        let nb = self.k / self.format.block();
+        let bsums = if self.format == ActFormat::Q8K { &self.bsums[i * self.k / 16..(i + 1) * self.k / 16] } else { &[] };
+        ActRow { qs: &self.qs[i * self.k..(i + 1) * self.k], d: &self.d[i * nb..(i + 1) * nb], bsums }
+    }
+
+    /// The values the kernels actually multiply, `[m, k]` (for tests).
+    pub fn dequantize(&self) -> Vec<f32> {
+        let block = self.format.block();
+        self.qs.chunks_exact(block).zip(&self.d).flat_map(|(q, d)| q.iter().map(move |&v| v as f32 * d)).collect()
+    }
+}

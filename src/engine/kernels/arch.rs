@@ -1,0 +1,31 @@
+//! Which instruction set the kernels use: chosen once at run time on x86_64 (AVX2 + FMA +
+//! F16C), fixed at compile time on wasm32 (`simd128`, enabled by `.cargo/config.toml`), and a
+//! portable scalar path everywhere. Tests run every path the machine offers.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    Scalar,
+    /// x86_64 with AVX2, FMA and F16C (every AVX2 CPU since Haswell / Zen 1).
+    Avx2,
+    /// wasm32 built with `-C target-feature=+simd128`.
+    Simd128,
+}
+
+impl Arch {
+    /// The fastest path this machine supports.
+    pub fn best() -> Arch {
+        *Self::available().last().unwrap_or(&Arch::Scalar)
+    }
+
+    /// Every path this machine can run, slowest first (scalar is always there).
+    pub fn available() -> Vec<Arch> {
+        let mut v = vec![Arch::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
+            v.push(Arch::Avx2);
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        v.push(Arch::Simd128);
+        v
+    }
+}

@@ -1,0 +1,199 @@
+//! The tiled matrix product driver: `out[m, n] = x[m, k] · w[n, k]ᵀ` with quantized `w`.
+//!
+//! The activations are quantized once (by the caller). Weight rows are walked `R` at a time;
+//! each group of `R` rows meets the activation rows `C` at a time, so a prompt batch reads
+//! each weight block from memory once per tile row instead of once per token, and the
+//! group's few KB of weights stay in L1 while the activation rows stream past. Natively the
+//! weight rows are split across rayon's threads (each writes its own output columns);
+//! wasm32 runs on one thread.
+
+use super::activations::{ActRow, QuantActs};
+use super::arch::Arch;
+use super::{q4_k, q6_k, q8_0, WeightFormat};
+
+/// Most weight rows per tile.
+pub const R: usize = 4;
+
+/// (weight rows, activation rows) per tile for a format and path: more means more reuse of
+/// each load but more accumulators to keep in registers.
+pub fn tile_shape(format: WeightFormat, arch: Arch, m: usize) -> (usize, usize) {
+    // For tuning by hand: DIALOGPT_TILE=r,c (r ≤ 4, c ≤ 4) overrides the table.
+    static OVERRIDE: std::sync::OnceLock<Option<(usize, usize)>> = std::sync::OnceLock::new();
+    let forced = OVERRIDE.get_or_init(|| {
+        let s = std::env::var("DIALOGPT_TILE").ok()?;
+        let (r, c) = s.split_once(',')?;
+        let (r, c) = (r.trim().parse().ok()?, c.trim().parse().ok()?);
+        ((1..=R).contains(&r) && (1..=4).contains(&c)).then_some((r, c))
+    });
+    if let Some(shape) = forced {
+        return *shape;
+    }
+    match (format, arch) {
+        (_, Arch::Scalar) => (4, 1),
+        // Decode: one weight row at a time keeps a single prefetched stream per thread.
+        (_, Arch::Avx2) if m == 1 => (1, 1),
+        (WeightFormat::Q8_0, Arch::Avx2) => (4, 4),
+        (WeightFormat::Q4K, Arch::Avx2) => (4, 4),
+        (WeightFormat::Q6K, Arch::Avx2) => (4, 4),
+        (_, Arch::Simd128) => (4, 2),
+    }
+}
+
+/// A tile kernel: `R` weight rows against `C` activation rows.
+trait TileKernel {
+    /// # Safety
+    /// The CPU supports the kernel's instructions and every row covers `x[0].d.len()` blocks.
+    unsafe fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R];
+}
+
+macro_rules! kernel {
+    ($name:ident, $($f:ident)::+ $(, $cfg:meta)?) => {
+        $(#[cfg($cfg)])?
+        struct $name;
+        $(#[cfg($cfg)])?
+        impl TileKernel for $name {
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+                unsafe { $($f)::+::<R, C>(w, x) }
+            }
+        }
+    };
+}
+
+kernel!(Q8_0Scalar, q8_0::scalar);
+kernel!(Q4KScalar, q4_k::scalar);
+kernel!(Q6KScalar, q6_k::scalar);
+kernel!(Q8_0Avx2, q8_0::avx2::tile, target_arch = "x86_64");
+kernel!(Q4KAvx2, q4_k::avx2::tile, target_arch = "x86_64");
+kernel!(Q6KAvx2, q6_k::avx2::tile, target_arch = "x86_64");
+kernel!(Q8_0Simd128, q8_0::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
+kernel!(Q4KSimd128, q4_k::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
+kernel!(Q6KSimd128, q6_k::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
+
+/// Runs the `w.len() x x.len()` instance of `K` (at most `R` x 4), writing `out[r * x.len() + c]`.
+///
+/// # Safety
+/// As for [`TileKernel::tile`].
+#[inline(always)]
+unsafe fn run_tile<K: TileKernel>(w: &[&[u8]], x: &[ActRow], out: &mut [f32]) {
+    macro_rules! shape {
+        ($r:literal, $c:literal) => {{
+            let res = K::tile::<$r, $c>(w.try_into().unwrap(), x.try_into().unwrap());
+            for r in 0..$r {
+                out[r * $c..(r + 1) * $c].copy_from_slice(&res[r]);
+            }
+        }};
+    }
+    match (w.len(), x.len()) {
+        (4, 1) => shape!(4, 1),
+        (4, 2) => shape!(4, 2),
+        (4, 3) => shape!(4, 3),
+        (4, 4) => shape!(4, 4),
+        (2, 1) => shape!(2, 1),
+        (2, 2) => shape!(2, 2),
+        (2, 3) => shape!(2, 3),
+        (2, 4) => shape!(2, 4),
+        (1, 4) => shape!(1, 4),
+        (nr, nc) => {
+            for r in 0..nr {
+                for c in 0..nc {
+                    out[r * nc + c] = K::tile::<1, 1>(&[w[r]], &[x[c]])[0][0];
+                }
+            }
+        }
+    }
+}
+
+fn tile(format: WeightFormat, arch: Arch, w: &[&[u8]], x: &[ActRow], out: &mut [f32]) {
+    // SAFETY: `matmul` checked that `arch` is available and that every row is long enough.
+    unsafe {
+        match (format, arch) {
+            (WeightFormat::Q8_0, Arch::Scalar) => run_tile::<Q8_0Scalar>(w, x, out),
+            (WeightFormat::Q4K, Arch::Scalar) => run_tile::<Q4KScalar>(w, x, out),
+            (WeightFormat::Q6K, Arch::Scalar) => run_tile::<Q6KScalar>(w, x, out),
+            #[cfg(target_arch = "x86_64")]
+            (WeightFormat::Q8_0, Arch::Avx2) => run_tile::<Q8_0Avx2>(w, x, out),
+            #[cfg(target_arch = "x86_64")]
+            (WeightFormat::Q4K, Arch::Avx2) => run_tile::<Q4KAvx2>(w, x, out),
+            #[cfg(target_arch = "x86_64")]
+            (WeightFormat::Q6K, Arch::Avx2) => run_tile::<Q6KAvx2>(w, x, out),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            (WeightFormat::Q8_0, Arch::Simd128) => run_tile::<Q8_0Simd128>(w, x, out),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            (WeightFormat::Q4K, Arch::Simd128) => run_tile::<Q4KSimd128>(w, x, out),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            (WeightFormat::Q6K, Arch::Simd128) => run_tile::<Q6KSimd128>(w, x, out),
+            #[allow(unreachable_patterns)]
+            _ => panic!("kernel path {arch:?} is not available on this target"),
+        }
+    }
+}
+
+/// Raw output pointer shared by the threads; each writes disjoint elements.
+#[derive(Clone, Copy)]
+struct OutPtr(*mut f32);
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+/// Weight rows `rows` against every activation row, into `out` (`[m, n]`).
+fn rows_range(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &QuantActs, rows: std::ops::Range<usize>, out: OutPtr) {
+    let row_bytes = w.len() / n;
+    let m = acts.m;
+    let (rows_per_tile, cols) = tile_shape(format, arch, m);
+    let mut buf = [0f32; R * 4];
+    debug_assert!(rows_per_tile <= R && cols <= 4);
+    let xrows: Vec<ActRow> = (0..m).map(|i| acts.row(i)).collect();
+    let mut r0 = rows.start;
+    while r0 < rows.end {
+        let nr = rows_per_tile.min(rows.end - r0);
+        let wr: [&[u8]; R] = std::array::from_fn(|i| {
+            let r = (r0 + i).min(rows.end - 1);
+            &w[r * row_bytes..(r + 1) * row_bytes]
+        });
+        let mut c0 = 0;
+        while c0 < m {
+            let nc = cols.min(m - c0);
+            tile(format, arch, &wr[..nr], &xrows[c0..c0 + nc], &mut buf[..nr * nc]);
+            for c in 0..nc {
+                for r in 0..nr {
+                    // SAFETY: (c0 + c, r0 + r) is inside [m, n]; only this call writes it.
+                    unsafe { *out.0.add((c0 + c) * n + r0 + r) = buf[r * nc + c] };
+                }
+            }
+            c0 += nc;
+        }
+        r0 += nr;
+    }
+}
+
+/// `out[m, n] = acts · wᵀ` where `w` holds `n` rows of `format` blocks covering `acts.k`.
+pub fn matmul(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &QuantActs, out: &mut [f32]) {
+    assert!(Arch::available().contains(&arch), "kernel path {arch:?} is not available here");
+    assert_eq!(acts.format, format.act_format(), "activations quantized for another format");
+    let k = acts.k;
+    assert!(n > 0 && k % format.block() == 0, "bad shape: {n} rows of {k}");
+    assert_eq!(w.len(), n * k / format.block() * format.block_bytes(), "weight bytes do not match [{n}, {k}]");
+    assert_eq!(out.len(), acts.m * n, "output is not [{}, {n}]", acts.m);
+    if acts.m == 0 {
+        return;
+    }
+    let ptr = OutPtr(out.as_mut_ptr());
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let threads = rayon::current_num_threads();
+        // Small products are not worth waking the pool.
+        if threads > 1 && n >= 4 * R && n * k * acts.m >= 1 << 18 {
+            use rayon::prelude::*;
+            // A few chunks per thread, so a thread slowed by other work is helped out.
+            let tasks = (threads * 4).min(n / R);
+            let per = n.div_ceil(tasks).next_multiple_of(R);
+            (0..n.div_ceil(per)).into_par_iter().for_each(|t| {
+                let p = ptr;
+                rows_range(format, arch, w, n, acts, t * per..((t + 1) * per).min(n), p)
+            });
+            return;
+        }
+    }
+    rows_range(format, arch, w, n, acts, 0..n, ptr);
+}

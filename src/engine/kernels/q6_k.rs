@@ -1,0 +1,199 @@
+//! q6_K weights times q8_K activations (llama.cpp's choice for a head tied to the token
+//! embedding in q4_K models).
+//!
+//! A q6_K super-block holds 256 weights: 128 bytes of low nibbles `ql`, 64 bytes of high
+//! 2-bit pairs `qh`, sixteen i8 scales (one per 16 weights) and an f16 `d`. In each half `n`
+//! (128 weights), byte `l` of `ql[64n..]`/`qh[32n..]` gives weights `l`, `l+32`, `l+64`, `l+96`:
+//! low nibbles of `ql[l]` and `ql[l+32]`, then their high nibbles, each with two bits of
+//! `qh[l]` on top. A weight is `d * scale * (q - 32)`; the `- 32` is applied through the
+//! activation block's sums of 16.
+
+use super::activations::ActRow;
+use half::f16;
+
+pub const BLOCK_BYTES: usize = 210;
+
+/// The 256 quants of a block, minus 32.
+#[inline(always)]
+fn unpack(blk: &[u8]) -> [i8; 256] {
+    let mut q = [0i8; 256];
+    for n in 0..2 {
+        let ql = &blk[64 * n..64 * n + 64];
+        let qh = &blk[128 + 32 * n..128 + 32 * n + 32];
+        let out = &mut q[128 * n..128 * n + 128];
+        for l in 0..32 {
+            out[l] = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) as i8 - 32;
+            out[l + 32] = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) as i8 - 32;
+            out[l + 64] = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) as i8 - 32;
+            out[l + 96] = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) as i8 - 32;
+        }
+    }
+    q
+}
+
+#[inline(always)]
+fn d_of(blk: &[u8]) -> f32 {
+    f16::from_le_bytes([blk[208], blk[209]]).to_f32()
+}
+
+pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+    let mut out = [[0f32; C]; R];
+    let nb = x[0].d.len();
+    for r in 0..R {
+        for sb in 0..nb {
+            let blk = &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES];
+            let q = unpack(blk);
+            let d = d_of(blk);
+            for c in 0..C {
+                let xq = &x[c].qs[sb * 256..(sb + 1) * 256];
+                let mut isum = 0i32;
+                for g in 0..16 {
+                    let s: i32 = q[16 * g..16 * g + 16].iter().zip(&xq[16 * g..16 * g + 16]).map(|(&a, &b)| a as i32 * b as i32).sum();
+                    isum += blk[192 + g] as i8 as i32 * s;
+                }
+                out[r][c] += d * x[c].d[sb] * isum as f32;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+pub mod avx2 {
+    use super::super::activations::ActRow;
+    use super::super::q8_0::avx2::{hsum, splat_f16, PREFETCH};
+    use super::BLOCK_BYTES;
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C; every row holds `x[0].d.len()` super-blocks.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+        let nb = x[0].d.len();
+        let m4 = _mm256_set1_epi8(0x0F);
+        let m30 = _mm256_set1_epi8(0x30);
+        let mut acc = [[_mm256_setzero_ps(); C]; R];
+        for sb in 0..nb {
+            let mut blk = [std::ptr::null::<u8>(); R];
+            let mut d = [_mm256_setzero_ps(); R];
+            let mut sc16 = [_mm256_setzero_si256(); R];
+            for r in 0..R {
+                blk[r] = w[r].as_ptr().add(sb * BLOCK_BYTES);
+                if C == 1 {
+                    for line in 0..4 {
+                        _mm_prefetch::<_MM_HINT_T0>(blk[r].wrapping_add(PREFETCH + 64 * line) as *const i8);
+                    }
+                }
+                d[r] = splat_f16(blk[r].add(208));
+                sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(blk[r].add(192) as *const __m128i));
+            }
+            let mut isum = [[_mm256_setzero_si256(); C]; R];
+            for n in 0..2 {
+                for i in 0..4 {
+                    // Quants 128n + 32i .. +32 (unsigned, 0..63) and their two scales.
+                    let mut q = [_mm256_setzero_si256(); R];
+                    let mut s = [_mm256_setzero_si256(); R];
+                    for r in 0..R {
+                        let ql = _mm256_loadu_si256(blk[r].add(64 * n + 32 * (i & 1)) as *const __m256i);
+                        let qh = _mm256_loadu_si256(blk[r].add(128 + 32 * n) as *const __m256i);
+                        let low = if i < 2 { _mm256_and_si256(ql, m4) } else { _mm256_and_si256(_mm256_srli_epi16(ql, 4), m4) };
+                        let high = match i {
+                            0 => _mm256_slli_epi16(qh, 4),
+                            1 => _mm256_slli_epi16(qh, 2),
+                            2 => qh,
+                            _ => _mm256_srli_epi16(qh, 2),
+                        };
+                        q[r] = _mm256_or_si256(low, _mm256_and_si256(high, m30));
+                        let g = 8 * n + 2 * i;
+                        let (sa, sb2) = (*blk[r].add(192 + g) as i8, *blk[r].add(193 + g) as i8);
+                        s[r] = _mm256_set_m128i(_mm_set1_epi16(sb2 as i16), _mm_set1_epi16(sa as i16));
+                    }
+                    for c in 0..C {
+                        let xv = _mm256_loadu_si256(x[c].qs.as_ptr().add(sb * 256 + 128 * n + 32 * i) as *const __m256i);
+                        for r in 0..R {
+                            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[r], xv), s[r]);
+                            isum[r][c] = _mm256_add_epi32(isum[r][c], p);
+                        }
+                    }
+                }
+            }
+            for c in 0..C {
+                let xd = _mm256_set1_ps(*x[c].d.get_unchecked(sb));
+                let bsums = _mm256_loadu_si256(x[c].bsums.as_ptr().add(sb * 16) as *const __m256i);
+                for r in 0..R {
+                    // Σ scale_g * 32 * Σ_g x: the offset of the unsigned quants.
+                    let offset = _mm256_slli_epi32(_mm256_madd_epi16(sc16[r], bsums), 5);
+                    let total = _mm256_cvtepi32_ps(_mm256_sub_epi32(isum[r][c], offset));
+                    acc[r][c] = _mm256_fmadd_ps(total, _mm256_mul_ps(d[r], xd), acc[r][c]);
+                }
+            }
+        }
+        let mut out = [[0f32; C]; R];
+        for r in 0..R {
+            for c in 0..C {
+                out[r][c] = hsum(acc[r][c]);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd128 {
+    use super::super::activations::ActRow;
+    use super::super::q8_0::simd128::{hsum, load};
+    use super::{d_of, unpack, BLOCK_BYTES};
+    use core::arch::wasm32::*;
+
+    pub fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+        let nb = x[0].d.len();
+        for c in 0..C {
+            assert!(x[c].qs.len() >= nb * 256);
+        }
+        let mut acc = [[f32x4_splat(0.0); C]; R];
+        for sb in 0..nb {
+            // Unpacking 6-bit quants is byte shuffling; done once per row and block, it is
+            // shared by the C activation rows.
+            let mut q = [[0i8; 256]; R];
+            let mut d = [0f32; R];
+            let mut sc = [[0i32; 16]; R];
+            for r in 0..R {
+                let blk = &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES];
+                q[r] = unpack(blk);
+                d[r] = d_of(blk);
+                for g in 0..16 {
+                    sc[r][g] = blk[192 + g] as i8 as i32;
+                }
+            }
+            let mut isum = [[i32x4_splat(0); C]; R];
+            for g in 0..16 {
+                let mut q16 = [[i16x8_splat(0); 2]; R];
+                for r in 0..R {
+                    let v = load(q[r][16 * g..].as_ptr() as *const u8);
+                    q16[r] = [i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v)];
+                }
+                for c in 0..C {
+                    let v = load(x[c].qs[sb * 256 + 16 * g..].as_ptr() as *const u8);
+                    let (xa, xb) = (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v));
+                    for r in 0..R {
+                        let s = i32x4_add(i32x4_dot_i16x8(q16[r][0], xa), i32x4_dot_i16x8(q16[r][1], xb));
+                        isum[r][c] = i32x4_add(isum[r][c], i32x4_mul(s, i32x4_splat(sc[r][g])));
+                    }
+                }
+            }
+            for c in 0..C {
+                let xd = x[c].d[sb];
+                for r in 0..R {
+                    acc[r][c] = f32x4_add(acc[r][c], f32x4_mul(f32x4_convert_i32x4(isum[r][c]), f32x4_splat(d[r] * xd)));
+                }
+            }
+        }
+        let mut out = [[0f32; C]; R];
+        for r in 0..R {
+            for c in 0..C {
+                out[r][c] = hsum(acc[r][c]);
+            }
+        }
+        out
+    }
+}
