@@ -6,10 +6,12 @@
 
 use super::digest::Digest;
 use super::fetch::{self, BodyReader};
+use super::integrity::{self, Expected};
 use super::model_cache::{self, EntryMeta};
 use super::protocol::{LoadRequest, ModelSource, Progress, Stage};
 use super::source::{FileRole, FileSpec};
 use crate::engine::{ChatSession, HubParts, LoadedModel, ModelLoader};
+use sha2::{Digest as _, Sha256};
 use web_sys::Response;
 
 /// How often progress is posted to the page while bytes flow.
@@ -196,6 +198,8 @@ struct Sink<'a> {
     loader: Option<&'a mut ModelLoader>,
     buf: &'a mut Vec<u8>,
     raw: Option<&'a mut Vec<u8>>,
+    /// Hashes the bytes in file order when the Hub gave a checksum to compare with.
+    sha: Option<Sha256>,
 }
 
 impl Sink<'_> {
@@ -206,6 +210,9 @@ impl Sink<'_> {
         }
         if let Some(raw) = self.raw.as_mut() {
             raw.extend_from_slice(chunk);
+        }
+        if let Some(sha) = self.sha.as_mut() {
+            sha.update(chunk);
         }
         Ok(())
     }
@@ -269,6 +276,18 @@ async fn receive(
     }
 }
 
+/// The SHA-256 the Hub lists for the file at `file_url`, if the listing can be had.
+async fn expected_checksum(listing: js_sys::Promise, list_url: &str, file_url: &str) -> Option<Expected> {
+    let r = fetch::response(listing, list_url).await.ok().filter(|r| r.ok())?;
+    let text = wasm_bindgen_futures::JsFuture::from(r.text().ok()?).await.ok()?.as_string()?;
+    let name = file_url.rsplit('/').next()?;
+    let found = integrity::expected_sha256(&text, name);
+    if found.is_none() {
+        web_sys::console::info_1(&format!("no SHA-256 listed for {name}: the download is checked by its structure only").into());
+    }
+    found
+}
+
 /// Downloads and converts; for a `.gguf` also returns its bytes (to cache them as they are).
 async fn download(
     req: &LoadRequest,
@@ -277,6 +296,14 @@ async fn download(
     keep_raw: bool,
 ) -> Result<Fetched, String> {
     let files = req.source.files();
+    // The Hub lists the SHA-256 of each weight file; asked alongside (a mirror may not have it).
+    let listing = match &req.source {
+        ModelSource::Hub { hub, repo } => {
+            let url = integrity::tree_url(hub, repo);
+            Some((fetch::start(&url), url))
+        }
+        _ => None,
+    };
     // Start every request at once: sizes (for one overall bar) and 404s are known early.
     let started: Vec<_> = files.iter().map(|f| fetch::start(&f.urls[0])).collect();
     let mut responses = Vec::new();
@@ -299,6 +326,7 @@ async fn download(
     let mut loader: Option<ModelLoader> = None;
     let mut raw: Option<Vec<u8>> = keep_raw.then(Vec::new);
     let mut source = None;
+    let mut listing = listing;
     for (i, (f, (r, url))) in files.iter().zip(&responses).enumerate() {
         meter.progress.file = f.name.clone();
         meter.progress.file_done = 0;
@@ -314,10 +342,26 @@ async fn download(
         }
         let mut buf = Vec::new();
         let weights = f.role == FileRole::Weights;
-        let mut sink = Sink { loader: loader.as_mut().filter(|_| weights), buf: &mut buf, raw: raw.as_mut().filter(|_| weights) };
+        let expected = match listing.take_if(|_| weights) {
+            Some((promise, list_url)) => expected_checksum(promise, &list_url, url).await,
+            None => None,
+        };
+        let sha = expected.as_ref().map(|_| Sha256::new());
+        let mut sink = Sink { loader: loader.as_mut().filter(|_| weights), buf: &mut buf, raw: raw.as_mut().filter(|_| weights), sha };
         if let Err(e) = receive(f, url, r, &mut sink, &mut meter, alive).await {
             responses[i + 1..].iter().for_each(|(r, _)| fetch::discard(r));
             return Err(e);
+        }
+        if let (Some(exp), Some(sha)) = (expected, sink.sha.take()) {
+            let got = integrity::hex(&sha.finalize());
+            if got != exp.sha256 {
+                return Err(format!(
+                    "{} arrived damaged: its SHA-256 is {}…, the Hub lists {}…; nothing was kept, press Retry to download it again",
+                    f.name,
+                    &got[..12],
+                    &exp.sha256[..12]
+                ));
+            }
         }
         meter.add(0, true);
         if !weights {

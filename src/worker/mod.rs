@@ -2,11 +2,12 @@
 //!
 //! - [`protocol`]: the serde messages between page and worker (the only door);
 //! - [`source`]: model names/URLs → the files to fetch;
-//! - [`digest`]: the checksum that guards stored models;
+//! - [`digest`]: the checksum that guards stored models; [`integrity`]: the Hub's SHA-256 of a download;
 //! - `fetch`, `download`: streaming downloads pushed into `engine::ModelLoader` (wasm only);
 //! - `agent`: the gloo-worker `Worker` that drives `ChatSession` one token per event-loop turn.
 
 pub mod digest;
+pub mod integrity;
 pub mod protocol;
 pub mod source;
 

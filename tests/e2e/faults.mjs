@@ -290,6 +290,21 @@ async function main() {
       await notStored();
     });
 
+    await check('a weight file with a flipped byte in its tensor data: caught by the Hub\'s SHA-256, nothing cached', async () => {
+      await clearCache();
+      clearFaults();
+      hubFaults.flip['pytorch_model.bin'] = 4_000_000; // deep in the weights: parses fine
+      await page.goto(base + query());
+      assertEq(await settled(), 'error', 'status');
+      const alert = (await page.getByRole('alert').innerText()).replace(/\s+/g, ' ');
+      if (!/SHA-256/.test(alert)) throw new Error(`not caught: ${alert}`);
+      console.log(`       ${alert.slice(0, 170)}`);
+      await notStored();
+      clearFaults();
+      await page.getByRole('button', { name: 'Retry' }).click();
+      await ready();
+    });
+
     await check('files of the wrong format or architecture: clear errors', async () => {
       const cases = [
         ['pytorch_model.bin', '<!DOCTYPE html><html><body>Sign in to continue</body></html>', /HTML|format/i],

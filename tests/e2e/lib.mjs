@@ -1,6 +1,7 @@
 // Shared by the e2e suites: static servers for dist/, a Hub-layout mirror of the fixture model
 // with faults on demand, the check/assert harness and page helpers.
 import { chromium } from 'playwright-core';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -94,6 +95,17 @@ export const hubFaults = { etag: null, dropWeightsAfter: null, status: {}, noCor
 export function clearFaults() {
   Object.assign(hubFaults, { etag: null, dropWeightsAfter: null, status: {}, noCors: new Set(), body: {}, truncate: {}, flip: {}, slowMs: 25 });
 }
+let listing = null;
+function treeListing() {
+  listing ||= fs.readdirSync(fixtures).map((name) => {
+    const data = fs.readFileSync(path.join(fixtures, name));
+    const entry = { type: 'file', oid: crypto.createHash('sha1').update(data).digest('hex'), size: data.length, path: name };
+    if (name === 'pytorch_model.bin') entry.lfs = { oid: crypto.createHash('sha256').update(data).digest('hex'), size: data.length, pointerSize: 134 };
+    return entry;
+  });
+  return listing;
+}
+
 export function serveHub(req, res) {
   const cors = {
     'Access-Control-Allow-Origin': '*',
@@ -103,9 +115,14 @@ export function serveHub(req, res) {
     res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': '*' });
     return res.end();
   }
-  hubRequests.push(req.url);
   const urlPath = new URL(req.url, 'http://x').pathname;
   hubLog.push({ method: req.method, path: urlPath, range: req.headers.range || null });
+  // The Hub API's file listing, with the SHA-256 of the LFS weights (checked by the worker).
+  if (urlPath === `/api/models/${TEST_REPO}/tree/main`) {
+    res.writeHead(200, { 'Content-Type': 'application/json', ...cors });
+    return res.end(JSON.stringify(treeListing()));
+  }
+  hubRequests.push(req.url);
   // Plain file hosting, for `model=<URL of a .gguf>`.
   const file = urlPath.match(/^\/files\/([\w.-]+)$/);
   if (file) return sendFile(req, res, path.join(variants, file[1]), cors);
