@@ -40,15 +40,18 @@ struct HfConfigJson {
 impl Gpt2Config {
     /// Parses the Hub's `config.json` of a GPT-2 family model such as `microsoft/DialoGPT-medium`.
     pub fn from_hf_json(bytes: &[u8]) -> Result<Self> {
-        let raw: HfConfigJson = serde_json::from_slice(bytes)
-            .map_err(|e| EngineError::Config(format!("config.json is not a GPT-2 config: {e}")))?;
-        if let Some(mt) = &raw.model_type {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| EngineError::Config(format!("config.json is not valid JSON: {e}")))?;
+        // Another architecture is named as such, not as a missing GPT-2 field.
+        if let Some(mt) = value.get("model_type").and_then(|v| v.as_str()) {
             if mt != "gpt2" {
                 return Err(EngineError::Config(format!(
                     "model_type is `{mt}`, only `gpt2` (DialoGPT) is supported"
                 )));
             }
         }
+        let raw: HfConfigJson = serde_json::from_value(value)
+            .map_err(|e| EngineError::Config(format!("config.json is not a GPT-2 config: {e}")))?;
         if let Some(act) = &raw.activation_function {
             if act != "gelu_new" && act != "gelu_pytorch_tanh" {
                 return Err(EngineError::Config(format!(

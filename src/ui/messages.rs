@@ -44,6 +44,10 @@ fn bubble(i: usize, m: &ChatMessage, props: &MessageListProps) -> Html {
             if m.state == BubbleState::Stopped {
                 <span class="note">{ "stopped" }</span>
             }
+            if m.state == BubbleState::Done && text.is_empty() {
+                // DialoGPT sometimes ends its turn at once: say so rather than show a blank.
+                <span class="note">{ "(an empty reply: the model ended its turn at once)" }</span>
+            }
             if m.state != BubbleState::Streaming && !text.is_empty() {
                 <button type="button" class="copy" onclick={copy} aria-label={format!("Copy message {}", i + 1)}>
                     { if copied { "Copied" } else { "Copy" } }
