@@ -47,7 +47,7 @@ fn inputs(m: usize, k: usize, seed: u64) -> Vec<f32> {
 }
 
 /// Checks `QuantMatrix::matmul_with(arch)` for one shape against two references.
-fn check(dtype: GgmlDType, m: usize, n: usize, k: usize, seed: u64) {
+pub fn check(dtype: GgmlDType, m: usize, n: usize, k: usize, seed: u64) {
     let (q, w) = weight(dtype, n, k, seed);
     let x = inputs(m, k, seed ^ 0x9E37_79B9);
     let mat = QuantMatrix::new(q).expect("kernels handle this type");
@@ -101,7 +101,7 @@ fn check(dtype: GgmlDType, m: usize, n: usize, k: usize, seed: u64) {
     }
 }
 
-const SHAPES: [(usize, usize); 8] = [(1, 4), (1, 7), (2, 8), (3, 9), (5, 13), (17, 6), (16, 33), (64, 12)];
+pub const SHAPES: [(usize, usize); 8] = [(1, 4), (1, 7), (2, 8), (3, 9), (5, 13), (17, 6), (16, 33), (64, 12)];
 
 #[test]
 fn q8_0_matches_reference() {
