@@ -34,7 +34,6 @@ struct HfConfigJson {
     eos_token_id: Option<u32>,
     bos_token_id: Option<u32>,
     activation_function: Option<String>,
-    model_type: Option<String>,
 }
 
 impl Gpt2Config {

@@ -7,7 +7,7 @@
 use super::digest::Digest;
 use super::fetch::{self, BodyReader};
 use super::integrity::{self, Expected};
-use super::model_cache::{self, EntryMeta};
+use super::model_cache::{self, EntryMeta, WriteSeek};
 use super::protocol::{LoadRequest, ModelSource, Progress, Stage};
 use super::source::{FileRole, FileSpec};
 use crate::engine::{ChatSession, HubParts, LoadedModel, ModelLoader};
@@ -125,13 +125,20 @@ pub async fn load_model(
             }
         }
     }
-    let Fetched { model, raw, source_id, source_url } = download(req, report, alive, gguf).await?;
-    // The converted model goes to storage as it is serialized (OPFS: straight to disk, never a
-    // second copy in memory), then the session is built; the entry becomes visible only once
-    // the model has built.
+    // What is stored goes to storage as it is produced (OPFS: straight to disk, never a second
+    // copy in memory): a .gguf file while it downloads, a converted model as it is serialized.
+    // The entry becomes visible only once the model has built.
     let mut pending = model_cache::begin(&key).await;
-    let written = match raw {
-        Some(raw) => pending.writer().write_all(&raw).map_err(|e| e.to_string()),
+    let fetched = download(req, report, alive, gguf.then(|| pending.writer())).await;
+    let Fetched { model, raw_written, source_id, source_url } = match fetched {
+        Ok(f) => f,
+        Err(e) => {
+            model_cache::abort(pending).await;
+            return Err(e);
+        }
+    };
+    let written = match raw_written {
+        Some(result) => result,
         None => model.write_gguf(&label, &mut pending.writer()).map_err(|e| e.to_string()),
     };
     let session = match model.into_session() {
@@ -187,29 +194,34 @@ async fn read_cached(
 
 struct Fetched {
     model: LoadedModel,
-    /// The `.gguf` file's bytes, to cache as they are.
-    raw: Option<Vec<u8>>,
+    /// For a `.gguf` source: whether its bytes all reached the store's writer.
+    raw_written: Option<Result<(), String>>,
     source_id: Option<String>,
     source_url: String,
 }
 
 /// Where the bytes of one file go: buffered (small files) or into the weight loader.
-struct Sink<'a> {
+struct Sink<'a, 'w> {
     loader: Option<&'a mut ModelLoader>,
     buf: &'a mut Vec<u8>,
-    raw: Option<&'a mut Vec<u8>>,
+    /// A copy of the bytes for the store (a `.gguf` kept as downloaded).
+    raw: Option<&'a mut (dyn WriteSeek + 'w)>,
+    /// The first write error of `raw`: storing stops, the download goes on.
+    raw_error: &'a mut Option<String>,
     /// Hashes the bytes in file order when the Hub gave a checksum to compare with.
     sha: Option<Sha256>,
 }
 
-impl Sink<'_> {
+impl Sink<'_, '_> {
     fn push(&mut self, chunk: &[u8], name: &str) -> Result<(), String> {
         match self.loader.as_mut() {
             Some(l) => l.push(chunk).map_err(|e| format!("{name}: {e}"))?,
             None => self.buf.extend_from_slice(chunk),
         }
-        if let Some(raw) = self.raw.as_mut() {
-            raw.extend_from_slice(chunk);
+        if let (Some(raw), None) = (self.raw.as_mut(), self.raw_error.as_ref()) {
+            if let Err(e) = raw.write_all(chunk) {
+                *self.raw_error = Some(e.to_string());
+            }
         }
         if let Some(sha) = self.sha.as_mut() {
             sha.update(chunk);
@@ -223,7 +235,7 @@ async fn receive(
     f: &FileSpec,
     url: &str,
     response: &Response,
-    sink: &mut Sink<'_>,
+    sink: &mut Sink<'_, '_>,
     meter: &mut Meter<'_>,
     alive: &dyn Fn() -> bool,
 ) -> Result<(), String> {
@@ -288,13 +300,15 @@ async fn expected_checksum(listing: js_sys::Promise, list_url: &str, file_url: &
     found
 }
 
-/// Downloads and converts; for a `.gguf` also returns its bytes (to cache them as they are).
+/// Downloads and converts; a `.gguf` file's bytes are also written to `raw` as they arrive.
 async fn download(
     req: &LoadRequest,
     report: &dyn Fn(Progress),
     alive: &dyn Fn() -> bool,
-    keep_raw: bool,
+    mut raw: Option<&mut dyn WriteSeek>,
 ) -> Result<Fetched, String> {
+    let keep_raw = raw.is_some();
+    let mut raw_error = None;
     let files = req.source.files();
     // The Hub lists the SHA-256 of each weight file; asked alongside (a mirror may not have it).
     let listing = match &req.source {
@@ -324,7 +338,6 @@ async fn download(
     };
     let mut small: Vec<Vec<u8>> = Vec::new();
     let mut loader: Option<ModelLoader> = None;
-    let mut raw: Option<Vec<u8>> = keep_raw.then(Vec::new);
     let mut source = None;
     let mut listing = listing;
     for (i, (f, (r, url))) in files.iter().zip(&responses).enumerate() {
@@ -347,7 +360,13 @@ async fn download(
             None => None,
         };
         let sha = expected.as_ref().map(|_| Sha256::new());
-        let mut sink = Sink { loader: loader.as_mut().filter(|_| weights), buf: &mut buf, raw: raw.as_mut().filter(|_| weights), sha };
+        let mut sink = Sink {
+            loader: loader.as_mut().filter(|_| weights),
+            buf: &mut buf,
+            raw: raw.as_deref_mut().filter(|_| weights),
+            raw_error: &mut raw_error,
+            sha,
+        };
         if let Err(e) = receive(f, url, r, &mut sink, &mut meter, alive).await {
             responses[i + 1..].iter().for_each(|(r, _)| fetch::discard(r));
             return Err(e);
@@ -371,5 +390,6 @@ async fn download(
     report(Progress { stage: Stage::Converting, ..meter.progress.clone() });
     let model = loader.ok_or("no weight file in the model")?.finish().map_err(|e| e.to_string())?;
     let (source_id, source_url) = source.expect("set with the loader");
-    Ok(Fetched { model, raw, source_id, source_url })
+    let raw_written = keep_raw.then(|| raw_error.map_or(Ok(()), Err));
+    Ok(Fetched { model, raw_written, source_id, source_url })
 }

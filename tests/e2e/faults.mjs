@@ -169,10 +169,20 @@ async function main() {
     await check('switching model during generation: the reply is marked, the new model answers', async () => {
       await newChat(page);
       await setting('Max new tokens', 200);
+      // The switch is made from inside the page at the first streamed text, so it lands
+      // mid-reply however fast the tiny model is.
+      await page.evaluate(() => {
+        const obs = new MutationObserver(() => {
+          if (!document.querySelector('[data-author="bot"] .text')?.textContent) return;
+          obs.disconnect();
+          const quant = document.querySelector('select[aria-label="Quantization"]');
+          quant.value = 'q8_0';
+          quant.dispatchEvent(new Event('change', { bubbles: true }));
+          setTimeout(() => [...document.querySelectorAll('button')].find((b) => b.textContent === 'Load').click(), 0);
+        });
+        obs.observe(document.querySelector('.messages'), { subtree: true, childList: true, characterData: true });
+      });
       await say(conversation[0].user);
-      await page.waitForFunction(() => (document.querySelector('[data-author="bot"] .text')?.textContent.length || 0) > 20);
-      await page.getByLabel('Quantization').selectOption('q8_0');
-      await page.getByRole('button', { name: 'Load', exact: true }).click();
       const r = await waitReply(page, 0);
       if (r.state !== 'failed' || !/another model/.test(r.text)) throw new Error(`old reply: ${r.state} ${r.text.slice(-80)}`);
       await ready();
