@@ -4,6 +4,7 @@
 use super::kv_cache::KvCache;
 use super::linear::Linear;
 use crate::engine::error::Result;
+use crate::engine::kernels::with_f32;
 use candle_core::{Device, Module, Tensor};
 use candle_nn::LayerNorm;
 
@@ -41,21 +42,19 @@ impl Block {
         let (s, n_embd) = x.dims2()?;
         let head_dim = n_embd / self.n_head;
         let qkv = self.attn_qkv.forward(x)?;
-        let split = |i: usize| -> Result<Tensor> {
-            Ok(qkv
-                .narrow(1, i * n_embd, n_embd)?
-                .reshape((s, self.n_head, head_dim))?
-                .transpose(0, 1)?
-                .contiguous()?)
-        };
-        let (q, k, v) = (split(0)?, split(1)?, split(2)?);
         let past = cache.len();
-        let (k_all, v_all) = cache.append(&k, &v)?;
+        with_f32(&qkv, |v| cache.append_qkv(v, s))??;
+        if s == 1 {
+            // Decode: one query over the cache, fused, straight from the projection's values.
+            let mut y = vec![0f32; n_embd];
+            with_f32(&qkv, |v| cache.attend_one(&v[..n_embd], &mut y))?;
+            return self.attn_out.forward(&Tensor::from_vec(y, (1, n_embd), &Device::Cpu)?);
+        }
+        let q = qkv.narrow(1, 0, n_embd)?.reshape((s, self.n_head, head_dim))?.transpose(0, 1)?.contiguous()?;
+        let (k_all, v_all) = cache.tensors()?;
         let scale = 1.0 / (head_dim as f64).sqrt();
         let mut scores = (q.matmul(&k_all.t()?)? * scale)?;
-        if s > 1 {
-            scores = scores.broadcast_add(&causal_mask(s, past)?)?;
-        }
+        scores = scores.broadcast_add(&causal_mask(s, past)?)?;
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
         let y = probs.matmul(&v_all)?;
         let y = y.transpose(0, 1)?.reshape((s, n_embd))?;

@@ -2,21 +2,32 @@
 //! context so that decoding never reallocates or copies the history.
 
 use crate::engine::error::{EngineError, Result};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 
 pub struct KvCache {
     /// `[n_head, capacity, head_dim]`, filled up to `len`.
-    k: Tensor,
-    v: Tensor,
+    k: Vec<f32>,
+    v: Vec<f32>,
     len: usize,
     capacity: usize,
+    n_head: usize,
+    head_dim: usize,
+    /// Attention weights of one head over the cached positions (decode scratch).
+    scores: Vec<f32>,
 }
 
 impl KvCache {
     pub fn new(n_head: usize, capacity: usize, head_dim: usize) -> Result<Self> {
-        let k = Tensor::zeros((n_head, capacity, head_dim), DType::F32, &Device::Cpu)?;
-        let v = Tensor::zeros((n_head, capacity, head_dim), DType::F32, &Device::Cpu)?;
-        Ok(Self { k, v, len: 0, capacity })
+        let size = n_head * capacity * head_dim;
+        Ok(Self {
+            k: vec![0.0; size],
+            v: vec![0.0; size],
+            len: 0,
+            capacity,
+            n_head,
+            head_dim,
+            scores: Vec::with_capacity(capacity),
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -32,18 +43,69 @@ impl KvCache {
         self.len = self.len.min(len);
     }
 
-    /// Appends `[n_head, s, head_dim]` keys and values; returns views of all positions.
-    pub fn append(&mut self, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
-        let s = k.dim(1)?;
+    /// Appends the keys and values of `s` new positions, taken from the fused projection
+    /// `qkv` (`[s, 3 * n_embd]`: queries, keys, values, each `n_head` heads of `head_dim`).
+    pub fn append_qkv(&mut self, qkv: &[f32], s: usize) -> Result<()> {
+        let e = self.n_head * self.head_dim;
         if self.len + s > self.capacity {
             return Err(EngineError::InvalidInput(format!(
                 "the context is full: {} + {s} positions exceed {}",
                 self.len, self.capacity
             )));
         }
-        self.k.slice_set(&k.contiguous()?, 1, self.len)?;
-        self.v.slice_set(&v.contiguous()?, 1, self.len)?;
+        assert_eq!(qkv.len(), s * 3 * e);
+        let hd = self.head_dim;
+        for (t, row) in qkv.chunks_exact(3 * e).enumerate() {
+            for h in 0..self.n_head {
+                let at = (h * self.capacity + self.len + t) * hd;
+                self.k[at..at + hd].copy_from_slice(&row[e + h * hd..e + (h + 1) * hd]);
+                self.v[at..at + hd].copy_from_slice(&row[2 * e + h * hd..2 * e + (h + 1) * hd]);
+            }
+        }
         self.len += s;
-        Ok((self.k.narrow(1, 0, self.len)?, self.v.narrow(1, 0, self.len)?))
+        Ok(())
+    }
+
+    /// Keys and values of all cached positions as `[n_head, len, head_dim]` tensors (copies,
+    /// for the batched prompt path).
+    pub fn tensors(&self) -> Result<(Tensor, Tensor)> {
+        let (hd, len) = (self.head_dim, self.len);
+        let gather = |src: &[f32]| -> Result<Tensor> {
+            let mut out = Vec::with_capacity(self.n_head * len * hd);
+            for h in 0..self.n_head {
+                out.extend_from_slice(&src[h * self.capacity * hd..(h * self.capacity + len) * hd]);
+            }
+            Ok(Tensor::from_vec(out, (self.n_head, len, hd), &Device::Cpu)?)
+        };
+        Ok((gather(&self.k)?, gather(&self.v)?))
+    }
+
+    /// Attention of one new query (`[n_embd]`, heads side by side) over every cached
+    /// position (the query's own included), written to `out` (`[n_embd]`): per head,
+    /// softmax(q·kᵀ / √head_dim) · v, with no tensor and no allocation.
+    pub fn attend_one(&mut self, q: &[f32], out: &mut [f32]) {
+        let (hd, len) = (self.head_dim, self.len);
+        let scale = 1.0 / (hd as f32).sqrt();
+        for h in 0..self.n_head {
+            let qh = &q[h * hd..(h + 1) * hd];
+            let keys = &self.k[h * self.capacity * hd..(h * self.capacity + len) * hd];
+            let values = &self.v[h * self.capacity * hd..(h * self.capacity + len) * hd];
+            self.scores.clear();
+            self.scores.extend(keys.chunks_exact(hd).map(|k| qh.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale));
+            let max = self.scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+            let mut total = 0.0;
+            for s in self.scores.iter_mut() {
+                *s = (*s - max).exp();
+                total += *s;
+            }
+            let oh = &mut out[h * hd..(h + 1) * hd];
+            oh.fill(0.0);
+            for (p, v) in self.scores.iter().zip(values.chunks_exact(hd)) {
+                let p = p / total;
+                for (o, v) in oh.iter_mut().zip(v) {
+                    *o += p * v;
+                }
+            }
+        }
     }
 }
