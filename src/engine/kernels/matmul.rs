@@ -90,6 +90,7 @@ unsafe fn run_tile<K: TileKernel>(w: &[&[u8]], x: &[ActRow], out: &mut [f32]) {
         (4, 2) => shape!(4, 2),
         (4, 3) => shape!(4, 3),
         (4, 4) => shape!(4, 4),
+        (1, 1) => shape!(1, 1),
         (2, 1) => shape!(2, 1),
         (2, 2) => shape!(2, 2),
         (2, 3) => shape!(2, 3),
@@ -144,6 +145,17 @@ fn rows_range(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &Quant
     let mut buf = [0f32; R * 4];
     debug_assert!(rows_per_tile <= R && cols <= 4);
     let xrows: Vec<ActRow> = (0..m).map(|i| acts.row(i)).collect();
+    if m == 1 && rows_per_tile == 1 {
+        // Decode: one dot product per weight row, no tile bookkeeping.
+        let x = [xrows[0]];
+        for r in rows {
+            let wr = [&w[r * row_bytes..(r + 1) * row_bytes]];
+            tile(format, arch, &wr, &x, &mut buf[..1]);
+            // SAFETY: (0, r) is inside [1, n]; only this call writes it.
+            unsafe { *out.0.add(r) = buf[0] };
+        }
+        return;
+    }
     let mut r0 = rows.start;
     while r0 < rows.end {
         let nr = rows_per_tile.min(rows.end - r0);
