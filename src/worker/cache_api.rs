@@ -4,8 +4,8 @@
 
 use super::digest::Digest;
 use super::fetch::{js_message, BodyReader};
-use super::model_cache::EntryMeta;
-use js_sys::{Array, Reflect, Uint8Array};
+use super::model_cache::{storage_error, EntryMeta};
+use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, Headers, Request, Response, ResponseInit, WorkerGlobalScope};
@@ -20,22 +20,11 @@ fn url(key: &str) -> String {
     format!("https://dialogpt-cache.invalid/{key}")
 }
 
-fn error_name(e: &JsValue) -> String {
-    Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default()
-}
-
 async fn open() -> Result<Cache, String> {
     let global: WorkerGlobalScope = js_sys::global().unchecked_into();
     // `caches` is missing on insecure origins and in some private modes.
     let storage = global.caches().map_err(|e| format!("browser storage is not available here ({})", js_message(&e)))?;
-    let cache = JsFuture::from(storage.open(CACHE_NAME)).await.map_err(|e| {
-        if error_name(&e) == "SecurityError" {
-            // Typically an iframe on another site with third-party storage blocked.
-            "the browser does not let this page store data here (blocked storage, e.g. in an embedded frame)".to_string()
-        } else {
-            js_message(&e)
-        }
-    })?;
+    let cache = JsFuture::from(storage.open(CACHE_NAME)).await.map_err(|e| storage_error(&e))?;
     Ok(cache.unchecked_into())
 }
 
@@ -73,15 +62,7 @@ pub async fn store(key: &str, mut meta: EntryMeta, bytes: &[u8]) -> Result<(), S
     let body: JsValue = Uint8Array::from(bytes).into();
     let response = Response::new_with_opt_buffer_source_and_init(Some(body.unchecked_ref()), &init)
         .map_err(|e| js_message(&e))?;
-    JsFuture::from(cache.put_with_str(&url(key), &response)).await.map_err(|e| {
-        if error_name(&e) == "QuotaExceededError" {
-            "the browser's storage for this site is full (QuotaExceededError): delete stored models \
-             or free disk space"
-                .to_string()
-        } else {
-            js_message(&e)
-        }
-    })?;
+    JsFuture::from(cache.put_with_str(&url(key), &response)).await.map_err(|e| storage_error(&e))?;
     Ok(())
 }
 

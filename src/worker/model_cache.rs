@@ -32,6 +32,21 @@ pub struct EntryMeta {
     pub stored_ms: f64,
 }
 
+/// A storage failure as the user should read it: a full quota and blocked storage (e.g. an
+/// iframe on another site) are named; anything else keeps the browser's message.
+pub fn storage_error(e: &wasm_bindgen::JsValue) -> String {
+    let name = Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
+    match name.as_str() {
+        "QuotaExceededError" => {
+            "the browser's storage for this site is full (QuotaExceededError): delete stored models or free disk space".into()
+        }
+        "SecurityError" => {
+            "the browser does not let this page store data here (blocked storage, e.g. in an embedded frame)".into()
+        }
+        _ => super::fetch::js_message(e),
+    }
+}
+
 /// A file-name-safe key for a source and what is stored of it.
 pub fn key(label: &str, what: &str) -> String {
     let safe: String = what.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();

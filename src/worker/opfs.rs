@@ -8,7 +8,7 @@
 
 use super::digest::Digest;
 use super::fetch::{js_message, BodyReader};
-use super::model_cache::EntryMeta;
+use super::model_cache::{storage_error, EntryMeta};
 use js_sys::Reflect;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use wasm_bindgen::JsCast;
@@ -20,20 +20,6 @@ use web_sys::{
 
 const DIR: &str = "dialogpt-models-v1";
 
-fn error_name(e: &wasm_bindgen::JsValue) -> String {
-    Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default()
-}
-
-fn describe(e: &wasm_bindgen::JsValue) -> String {
-    match error_name(e).as_str() {
-        "QuotaExceededError" => "the browser's storage for this site is full (QuotaExceededError): delete stored models \
-                                 or free disk space"
-            .into(),
-        "SecurityError" => "the browser does not let this page store data here (blocked storage)".into(),
-        _ => js_message(e),
-    }
-}
-
 /// The models folder, or why there is none (no OPFS in this browser, storage blocked).
 async fn dir() -> Result<FileSystemDirectoryHandle, String> {
     let global: WorkerGlobalScope = js_sys::global().unchecked_into();
@@ -41,16 +27,16 @@ async fn dir() -> Result<FileSystemDirectoryHandle, String> {
     if !Reflect::has(&storage, &"getDirectory".into()).unwrap_or(false) {
         return Err("no Origin Private File System in this browser".into());
     }
-    let root: FileSystemDirectoryHandle = JsFuture::from(storage.get_directory()).await.map_err(|e| describe(&e))?.unchecked_into();
+    let root: FileSystemDirectoryHandle = JsFuture::from(storage.get_directory()).await.map_err(|e| storage_error(&e))?.unchecked_into();
     let opts = FileSystemGetDirectoryOptions::new();
     opts.set_create(true);
-    Ok(JsFuture::from(root.get_directory_handle_with_options(DIR, &opts)).await.map_err(|e| describe(&e))?.unchecked_into())
+    Ok(JsFuture::from(root.get_directory_handle_with_options(DIR, &opts)).await.map_err(|e| storage_error(&e))?.unchecked_into())
 }
 
 async fn file(dir: &FileSystemDirectoryHandle, name: &str, create: bool) -> Result<FileSystemFileHandle, String> {
     let opts = FileSystemGetFileOptions::new();
     opts.set_create(create);
-    Ok(JsFuture::from(dir.get_file_handle_with_options(name, &opts)).await.map_err(|e| describe(&e))?.unchecked_into())
+    Ok(JsFuture::from(dir.get_file_handle_with_options(name, &opts)).await.map_err(|e| storage_error(&e))?.unchecked_into())
 }
 
 async fn read_text(dir: &FileSystemDirectoryHandle, name: &str) -> Option<String> {
@@ -60,7 +46,7 @@ async fn read_text(dir: &FileSystemDirectoryHandle, name: &str) -> Option<String
 }
 
 async fn sync_handle(handle: &FileSystemFileHandle) -> Result<FileSystemSyncAccessHandle, String> {
-    Ok(JsFuture::from(handle.create_sync_access_handle()).await.map_err(|e| describe(&e))?.unchecked_into())
+    Ok(JsFuture::from(handle.create_sync_access_handle()).await.map_err(|e| storage_error(&e))?.unchecked_into())
 }
 
 fn body_name(key: &str) -> String {
@@ -85,7 +71,7 @@ impl Write for BodyWriter {
         let opts = FileSystemReadWriteOptions::new();
         opts.set_at(self.pos as f64);
         // The handle takes a view of wasm memory: no copy into a JS buffer.
-        let n = self.handle.write_with_u8_array_and_options(buf, &opts).map_err(|e| io::Error::other(describe(&e)))? as usize;
+        let n = self.handle.write_with_u8_array_and_options(buf, &opts).map_err(|e| io::Error::other(storage_error(&e)))? as usize;
         if n < buf.len() {
             return Err(io::Error::other("the browser's storage for this site is full: delete stored models or free disk space"));
         }
@@ -99,7 +85,7 @@ impl Write for BodyWriter {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.handle.flush().map_err(|e| io::Error::other(describe(&e)))
+        self.handle.flush().map_err(|e| io::Error::other(storage_error(&e)))
     }
 }
 
@@ -118,7 +104,7 @@ impl Seek for BodyWriter {
 impl BodyWriter {
     /// Closes the file and returns (size, checksum).
     fn finish(self) -> Result<(u64, String), String> {
-        self.handle.flush().map_err(|e| describe(&e))?;
+        self.handle.flush().map_err(|e| storage_error(&e))?;
         let digest = match self.digest {
             Some(d) => d.finish(),
             None => {
@@ -129,7 +115,7 @@ impl BodyWriter {
                 while at < self.len {
                     let opts = FileSystemReadWriteOptions::new();
                     opts.set_at(at as f64);
-                    let n = self.handle.read_with_u8_array_and_options(&mut buf, &opts).map_err(|e| describe(&e))? as usize;
+                    let n = self.handle.read_with_u8_array_and_options(&mut buf, &opts).map_err(|e| storage_error(&e))? as usize;
                     if n == 0 {
                         break;
                     }
@@ -163,7 +149,7 @@ pub async fn begin(key: &str) -> Result<Pending, String> {
     let dir = dir().await?;
     remove_in(&dir, key).await;
     let handle = sync_handle(&file(&dir, &body_name(key), true).await?).await?;
-    handle.truncate_with_f64(0.0).map_err(|e| describe(&e))?;
+    handle.truncate_with_f64(0.0).map_err(|e| storage_error(&e))?;
     let body = BodyWriter { handle, pos: 0, len: 0, digest: Some(Digest::default()) };
     Ok(Pending { dir, key: key.into(), writer: BufWriter::with_capacity(4 << 20, body) })
 }
@@ -179,7 +165,7 @@ pub async fn commit(pending: Pending, mut meta: EntryMeta) -> Result<(), String>
         let handle = sync_handle(&file(&dir, &meta_name(&key), true).await?).await?;
         let write = handle.truncate_with_f64(0.0).and_then(|_| handle.write_with_u8_array(&json)).and_then(|_| handle.flush());
         handle.close();
-        write.map_err(|e| describe(&e))?;
+        write.map_err(|e| storage_error(&e))?;
         Ok(())
     }
     .await;
