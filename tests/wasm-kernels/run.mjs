@@ -1,4 +1,5 @@
 // node tests/wasm-kernels/run.mjs KERNELS.wasm — runs the wasm kernel checks; exit 1 on failure.
+// node tests/wasm-kernels/run.mjs KERNELS.wasm speed [0-3] — prints kernel throughput (speed.rs).
 import { readFileSync } from 'node:fs';
 
 const bytes = readFileSync(process.argv[2]);
@@ -9,6 +10,8 @@ for (const imp of WebAssembly.Module.imports(module)) {
   imports[imp.module] ??= {};
   if (imp.module === 'host' && imp.name === 'log') {
     imports.host.log = (ptr, len) => console.log(new TextDecoder().decode(new Uint8Array(memory.buffer, ptr, len)));
+  } else if (imp.module === 'host' && imp.name === 'now') {
+    imports.host.now = () => performance.now();
   } else if (imp.kind === 'function') {
     // wasm-bindgen placeholders pulled in by the library; the kernels never call them.
     imports[imp.module][imp.name] = () => { throw new Error(`unexpected call to ${imp.module}.${imp.name}`); };
@@ -16,6 +19,10 @@ for (const imp of WebAssembly.Module.imports(module)) {
 }
 const instance = new WebAssembly.Instance(module, imports);
 memory = instance.exports.memory;
+if (process.argv[3] === 'speed') {
+  instance.exports.speed(Number(process.argv[4] ?? 0));
+  process.exit(0);
+}
 try {
   const n = instance.exports.run();
   console.log(`wasm kernels: ${n} shapes match the reference on every path`);

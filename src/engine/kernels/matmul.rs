@@ -35,6 +35,7 @@ pub fn tile_shape(format: WeightFormat, arch: Arch, m: usize) -> (usize, usize) 
         (WeightFormat::Q8_0, Arch::Avx2) => (4, 4),
         (WeightFormat::Q4K, Arch::Avx2) => (4, 4),
         (WeightFormat::Q6K, Arch::Avx2) => (4, 4),
+        (WeightFormat::Q8_0, Arch::Simd128) => (4, 3),
         (_, Arch::Simd128) => (4, 2),
     }
 }

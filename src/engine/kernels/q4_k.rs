@@ -165,99 +165,77 @@ pub mod avx2 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128 {
     use super::super::activations::ActRow;
-    use super::super::q8_0::simd128::{hsum, load};
-    use super::{f16_at, unpack_scales, BLOCK_BYTES};
+    use super::super::q8_0::simd128::{f16x4_to_f32, lanes_to_tile, load, reduce4};
+    use super::{unpack_scales, BLOCK_BYTES};
     use core::arch::wasm32::*;
 
+    /// Up to four weight rows (`R <= 4`) against `C` activation rows, one 32-weight sub-block
+    /// at a time: 8 packed bytes are loaded zero-extended to u16 lanes (one instruction), so
+    /// the low nibble is an `and` and the high one a shift, with no widening step; each
+    /// nibble is multiplied by its 6-bit sub-block scale in i16 (≤ 15 · 63), so one i32
+    /// accumulator per (row, column) covers the whole super-block. The float work at its end
+    /// is done for four rows at once (sums reduced into one vector, f16 `d`/`dmin` converted
+    /// four at a time, the mins term as i16 dot products).
     pub fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+        assert!(R <= 4, "at most four weight rows per tile");
         let nb = x[0].d.len();
         for r in 0..R {
             assert!(w[r].len() >= nb * BLOCK_BYTES);
         }
         for c in 0..C {
-            assert!(x[c].qs.len() >= nb * 256 && x[c].bsums.len() >= nb * 16);
+            assert!(x[c].qs.len() >= nb * 256 && x[c].d.len() >= nb && x[c].bsums.len() >= nb * 16);
         }
-        let m4 = u8x16_splat(0x0F);
-        let mut acc = [[f32x4_splat(0.0); C]; R];
+        let low4 = i16x8_splat(0x0F);
+        let mut acc = [f32x4_splat(0.0); C];
         for sb in 0..nb {
+            let blk: [&[u8]; R] = core::array::from_fn(|r| &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES]);
+            let xq: [*const i8; C] = core::array::from_fn(|c| x[c].qs[sb * 256..].as_ptr());
             let mut sc = [[0u8; 8]; R];
             let mut mn = [[0u8; 8]; R];
-            let mut d = [0f32; R];
-            let mut dmin = [0f32; R];
             for r in 0..R {
-                let blk = &w[r][sb * BLOCK_BYTES..];
-                (sc[r], mn[r]) = unpack_scales(&blk[4..16]);
-                d[r] = f16_at(blk, 0);
-                dmin[r] = f16_at(blk, 2);
+                (sc[r], mn[r]) = unpack_scales(&blk[r][4..16]);
             }
-            let mut isum = [[i32x4_splat(0); C]; R];
-            for j in 0..4 {
-                // Per weight row: 32 low and 32 high nibbles, widened to i16x8 (4 + 4 vectors).
-                let mut q16 = [[i16x8_splat(0); 8]; R];
-                for r in 0..R {
-                    let p = w[r][sb * BLOCK_BYTES + 16 + 32 * j..].as_ptr();
-                    let (a, b) = (load(p), load(unsafe { p.add(16) }));
-                    let (la, lb) = (v128_and(a, m4), v128_and(b, m4));
-                    let (ha, hb) = (u8x16_shr(a, 4), u8x16_shr(b, 4));
-                    q16[r] = [
-                        u16x8_extend_low_u8x16(la),
-                        u16x8_extend_high_u8x16(la),
-                        u16x8_extend_low_u8x16(lb),
-                        u16x8_extend_high_u8x16(lb),
-                        u16x8_extend_low_u8x16(ha),
-                        u16x8_extend_high_u8x16(ha),
-                        u16x8_extend_low_u8x16(hb),
-                        u16x8_extend_high_u8x16(hb),
-                    ];
-                }
-                for c in 0..C {
-                    let xp = x[c].qs[sb * 256 + 64 * j..].as_ptr() as *const u8;
-                    let mut x16 = [i16x8_splat(0); 8];
-                    for h in 0..4 {
-                        let v = load(unsafe { xp.add(16 * h) });
-                        x16[2 * h] = i16x8_extend_low_i8x16(v);
-                        x16[2 * h + 1] = i16x8_extend_high_i8x16(v);
-                    }
-                    for r in 0..R {
-                        let q = &q16[r];
-                        let lo = i32x4_add(
-                            i32x4_add(i32x4_dot_i16x8(q[0], x16[0]), i32x4_dot_i16x8(q[1], x16[1])),
-                            i32x4_add(i32x4_dot_i16x8(q[2], x16[2]), i32x4_dot_i16x8(q[3], x16[3])),
-                        );
-                        let hi = i32x4_add(
-                            i32x4_add(i32x4_dot_i16x8(q[4], x16[4]), i32x4_dot_i16x8(q[5], x16[5])),
-                            i32x4_add(i32x4_dot_i16x8(q[6], x16[6]), i32x4_dot_i16x8(q[7], x16[7])),
-                        );
-                        let s = i32x4_add(
-                            i32x4_mul(lo, i32x4_splat(sc[r][2 * j] as i32)),
-                            i32x4_mul(hi, i32x4_splat(sc[r][2 * j + 1] as i32)),
-                        );
-                        isum[r][c] = i32x4_add(isum[r][c], s);
+            let mut isum = [[i32x4_splat(0); R]; C];
+            for s in 0..8 {
+                // Sub-block s: the low (even s) or high (odd s) nibbles of bytes 32·(s/2)..+32.
+                let scale: [v128; R] = core::array::from_fn(|r| i16x8_splat(sc[r][s] as i16));
+                for h in 0..4 {
+                    let wv: [v128; R] = core::array::from_fn(|r| {
+                        // SAFETY: 16 + 32 · 3 + 8 · 3 + 8 = 144 = BLOCK_BYTES.
+                        let q = unsafe { u16x8_load_extend_u8x8(blk[r].as_ptr().add(16 + 32 * (s / 2) + 8 * h)) };
+                        let nibble = if s % 2 == 1 { u16x8_shr(q, 4) } else { v128_and(q, low4) };
+                        i16x8_mul(nibble, scale[r])
+                    });
+                    for c in 0..C {
+                        // SAFETY: 32 · 7 + 8 · 3 + 8 = 256 activations of this super-block.
+                        let xv = unsafe { i16x8_load_extend_i8x8(xq[c].add(32 * s + 8 * h)) };
+                        for r in 0..R {
+                            isum[c][r] = i32x4_add(isum[c][r], i32x4_dot_i16x8(wv[r], xv));
+                        }
                     }
                 }
             }
+            let bits = |r: usize, at: usize| if r < R { u16::from_le_bytes([blk[r][at], blk[r][at + 1]]) as u32 } else { 0 };
+            let d = f16x4_to_f32(u32x4(bits(0, 0), bits(1, 0), bits(2, 0), bits(3, 0)));
+            let dmin = f16x4_to_f32(u32x4(bits(0, 2), bits(1, 2), bits(2, 2), bits(3, 2)));
+            // SAFETY: `mn[r]` holds 8 bytes.
+            let mins: [v128; R] = core::array::from_fn(|r| unsafe { u16x8_load_extend_u8x8(mn[r].as_ptr()) });
             for c in 0..C {
-                let bs = &x[c].bsums[sb * 16..sb * 16 + 16];
-                let xd = x[c].d[sb];
-                for r in 0..R {
-                    let mut msum = 0i32;
-                    for s in 0..8 {
-                        msum += mn[r][s] as i32 * (bs[2 * s] as i32 + bs[2 * s + 1] as i32);
-                    }
-                    let t = f32x4_sub(
-                        f32x4_mul(f32x4_convert_i32x4(isum[r][c]), f32x4_splat(d[r] * xd)),
-                        f32x4_splat(0.25 * dmin[r] * xd * msum as f32),
-                    );
-                    acc[r][c] = f32x4_add(acc[r][c], t);
-                }
+                // Sums of x per 32-weight sub-block (pairs of the sums of 16; ≤ 32 · 127).
+                let bs = x[c].bsums[sb * 16..].as_ptr() as *const u8;
+                let (b0, b1) = (load(bs), load(bs.wrapping_add(16)));
+                let per32 = i16x8_add(
+                    i16x8_shuffle::<0, 2, 4, 6, 8, 10, 12, 14>(b0, b1),
+                    i16x8_shuffle::<1, 3, 5, 7, 9, 11, 13, 15>(b0, b1),
+                );
+                let msum: [v128; R] = core::array::from_fn(|r| i32x4_dot_i16x8(mins[r], per32));
+                let t = f32x4_sub(
+                    f32x4_mul(f32x4_convert_i32x4(reduce4(&isum[c])), d),
+                    f32x4_mul(f32x4_convert_i32x4(reduce4(&msum)), dmin),
+                );
+                acc[c] = f32x4_add(acc[c], f32x4_mul(t, f32x4_splat(x[c].d[sb])));
             }
         }
-        let mut out = [[0f32; C]; R];
-        for r in 0..R {
-            for c in 0..C {
-                out[r][c] = hsum(acc[r][c]);
-            }
-        }
-        out
+        lanes_to_tile(&acc)
     }
 }

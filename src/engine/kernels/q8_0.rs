@@ -104,7 +104,7 @@ pub mod avx2 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128 {
     use super::super::activations::ActRow;
-    use super::{scale, BLOCK_BYTES};
+    use super::BLOCK_BYTES;
     use core::arch::wasm32::*;
 
     #[inline(always)]
@@ -118,48 +118,85 @@ pub mod simd128 {
         f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v)
     }
 
-    /// Sign-extends 32 bytes to four i16x8.
+    /// Eight i8 at `p` sign-extended to i16x8: one `v128.load8x8_s`, which V8 turns into a
+    /// single load-and-extend instruction (no separate widening step).
     #[inline(always)]
-    fn widen(p: *const u8) -> [v128; 4] {
-        let (a, b) = (load(p), load(unsafe { p.add(16) }));
-        [i16x8_extend_low_i8x16(a), i16x8_extend_high_i8x16(a), i16x8_extend_low_i8x16(b), i16x8_extend_high_i8x16(b)]
+    fn load_i16(p: *const u8) -> v128 {
+        // SAFETY: callers pass pointers with 8 readable bytes.
+        unsafe { i16x8_load_extend_i8x8(p as *const i8) }
     }
 
+    /// Four f16 bit patterns (one per i32 lane) as f32, without branches: the exponent and
+    /// mantissa move into f32 position and a multiply by 2^112 rebiases the exponent (exact
+    /// for normal and subnormal halves; scales are never inf or NaN). `half`'s portable
+    /// conversion branches per value, which cost as much as the block's 32 products here.
+    const TWO_POW_112: f32 = f32::from_bits((112 + 127) << 23);
+
+    #[inline(always)]
+    pub fn f16x4_to_f32(h: v128) -> v128 {
+        let magnitude = f32x4_mul(i32x4_shl(v128_and(h, i32x4_splat(0x7fff)), 13), f32x4_splat(TWO_POW_112));
+        v128_or(magnitude, i32x4_shl(v128_and(h, i32x4_splat(0x8000)), 16))
+    }
+
+    /// `[Σ s[0], Σ s[1], Σ s[2], Σ s[3]]`: four horizontal sums at once (missing rows are 0).
+    #[inline(always)]
+    pub(crate) fn reduce4<const R: usize>(s: &[v128; R]) -> v128 {
+        let z = i32x4_splat(0);
+        let v = |i: usize| if i < R { s[i] } else { z };
+        let t0 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(v(0), v(1)), i32x4_shuffle::<2, 6, 3, 7>(v(0), v(1)));
+        let t1 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(v(2), v(3)), i32x4_shuffle::<2, 6, 3, 7>(v(2), v(3)));
+        i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(t0, t1), i32x4_shuffle::<2, 3, 6, 7>(t0, t1))
+    }
+
+    /// The tile's result from one f32x4 per activation row whose lanes are the weight rows.
+    #[inline(always)]
+    pub(crate) fn lanes_to_tile<const R: usize, const C: usize>(acc: &[v128; C]) -> [[f32; C]; R] {
+        let mut out = [[0f32; C]; R];
+        for c in 0..C {
+            // SAFETY: v128 and [f32; 4] have the same size; every bit pattern is a valid f32.
+            let lanes: [f32; 4] = unsafe { core::mem::transmute(acc[c]) };
+            for r in 0..R {
+                out[r][c] = lanes[r];
+            }
+        }
+        out
+    }
+
+    /// Up to four weight rows (`R <= 4`) against `C` activation rows. Per 8 weights: `R + C`
+    /// load-and-widen instructions and `R * C` i16 dot products, accumulated as i32 per
+    /// (row, column); at the end of each block the four rows' sums are reduced into one
+    /// vector, scaled by the rows' f16 scales (converted four at once) and the activation
+    /// scale, so the per-block float work is shared by the four rows.
     pub fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+        assert!(R <= 4, "at most four weight rows per tile");
         let nb = x[0].d.len();
         for r in 0..R {
             assert!(w[r].len() >= nb * BLOCK_BYTES);
         }
         for c in 0..C {
-            assert!(x[c].qs.len() >= nb * 32);
+            assert!(x[c].qs.len() >= nb * 32 && x[c].d.len() >= nb);
         }
-        let mut acc = [[f32x4_splat(0.0); C]; R];
+        let mut acc = [f32x4_splat(0.0); C];
         for b in 0..nb {
-            let mut wv = [[i16x8_splat(0); 4]; R];
-            let mut wd = [0f32; R];
-            for r in 0..R {
-                let blk = &w[r][b * BLOCK_BYTES..];
-                wd[r] = scale(blk);
-                wv[r] = widen(blk[2..].as_ptr());
-            }
-            for c in 0..C {
-                let xv = widen(x[c].qs[b * 32..].as_ptr() as *const u8);
-                let xd = x[c].d[b];
-                for r in 0..R {
-                    let s = i32x4_add(
-                        i32x4_add(i32x4_dot_i16x8(wv[r][0], xv[0]), i32x4_dot_i16x8(wv[r][1], xv[1])),
-                        i32x4_add(i32x4_dot_i16x8(wv[r][2], xv[2]), i32x4_dot_i16x8(wv[r][3], xv[3])),
-                    );
-                    acc[r][c] = f32x4_add(acc[r][c], f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(wd[r] * xd)));
+            let wp: [*const u8; R] = core::array::from_fn(|r| w[r][b * BLOCK_BYTES..].as_ptr());
+            let mut sums = [[i32x4_splat(0); R]; C];
+            for h in 0..4 {
+                // SAFETY: each block has 2 + 32 bytes; h * 8 + 8 <= 32.
+                let wv: [v128; R] = core::array::from_fn(|r| load_i16(unsafe { wp[r].add(2 + 8 * h) }));
+                for c in 0..C {
+                    let xv = load_i16(x[c].qs[b * 32 + 8 * h..].as_ptr() as *const u8);
+                    for r in 0..R {
+                        sums[c][r] = i32x4_add(sums[c][r], i32x4_dot_i16x8(wv[r], xv));
+                    }
                 }
             }
-        }
-        let mut out = [[0f32; C]; R];
-        for r in 0..R {
+            let bits = |r: usize| if r < R { u16::from_le_bytes(w[r][b * BLOCK_BYTES..][..2].try_into().unwrap()) as u32 } else { 0 };
+            let wd = f16x4_to_f32(u32x4(bits(0), bits(1), bits(2), bits(3)));
             for c in 0..C {
-                out[r][c] = hsum(acc[r][c]);
+                let scale = f32x4_mul(wd, f32x4_splat(x[c].d[b]));
+                acc[c] = f32x4_add(acc[c], f32x4_mul(f32x4_convert_i32x4(reduce4(&sums[c])), scale));
             }
         }
-        out
+        lanes_to_tile(&acc)
     }
 }

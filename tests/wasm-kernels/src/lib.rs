@@ -5,6 +5,7 @@
 
 #[path = "../../kernels.rs"]
 mod kernels;
+mod speed;
 
 use candle_core::quantized::GgmlDType;
 
@@ -22,6 +23,7 @@ fn say(s: &str) {
 pub extern "C" fn run() -> u32 {
     std::panic::set_hook(Box::new(|info| say(&format!("panic: {info}"))));
     say(&format!("kernel paths: {:?}", dialogpt_web::engine::kernels::Arch::available()));
+    f16_conversion_is_exact();
     let mut n = 0;
     for (s, &(m, rows)) in kernels::SHAPES.iter().enumerate() {
         for k in [32, 96, 512] {
@@ -35,4 +37,26 @@ pub extern "C" fn run() -> u32 {
         }
     }
     n
+}
+
+/// Kernel throughput (speed.rs): 0 = every format, 1 = q8_0, 2 = q4_K, 3 = q6_K.
+#[no_mangle]
+pub extern "C" fn speed(which: u32) {
+    std::panic::set_hook(Box::new(|info| say(&format!("panic: {info}"))));
+    speed::run(which);
+}
+
+/// The simd128 kernels' branch-free f16 → f32 conversion against `half` for every finite f16
+/// (normal, subnormal, both zeros, both signs).
+fn f16_conversion_is_exact() {
+    use core::arch::wasm32::*;
+    use dialogpt_web::engine::kernels::q8_0::simd128::f16x4_to_f32;
+    let mut checked = 0;
+    for bits in (0u32..0x1_0000).filter(|b| b & 0x7c00 != 0x7c00) {
+        let got = f32x4_extract_lane::<2>(f16x4_to_f32(u32x4(0, 0, bits, 0)));
+        let want = half::f16::from_bits(bits as u16).to_f32();
+        assert!(got.to_bits() == want.to_bits(), "f16 {bits:#06x}: {got:e}, expected {want:e}");
+        checked += 1;
+    }
+    say(&format!("f16 -> f32: {checked} finite values exact"));
 }
