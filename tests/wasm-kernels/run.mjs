@@ -1,5 +1,6 @@
 // node tests/wasm-kernels/run.mjs KERNELS.wasm — runs the wasm kernel checks; exit 1 on failure.
 // node tests/wasm-kernels/run.mjs KERNELS.wasm speed [0-3] — prints kernel throughput (speed.rs).
+// node tests/wasm-kernels/run.mjs KERNELS.wasm model FILE.gguf — whole-model prefill/decode speed.
 import { readFileSync } from 'node:fs';
 
 const bytes = readFileSync(process.argv[2]);
@@ -12,6 +13,9 @@ for (const imp of WebAssembly.Module.imports(module)) {
     imports.host.log = (ptr, len) => console.log(new TextDecoder().decode(new Uint8Array(memory.buffer, ptr, len)));
   } else if (imp.module === 'host' && imp.name === 'now') {
     imports.host.now = () => performance.now();
+  } else if (imp.kind === 'function' && imp.name.includes('getRandomValues')) {
+    // Hash-map seeds in the tokenizer (model speed only): zeros are fine for a benchmark.
+    imports[imp.module][imp.name] = () => {};
   } else if (imp.kind === 'function') {
     // wasm-bindgen placeholders pulled in by the library; the kernels never call them.
     imports[imp.module][imp.name] = () => { throw new Error(`unexpected call to ${imp.module}.${imp.name}`); };
@@ -19,6 +23,13 @@ for (const imp of WebAssembly.Module.imports(module)) {
 }
 const instance = new WebAssembly.Instance(module, imports);
 memory = instance.exports.memory;
+if (process.argv[3] === 'model') {
+  const file = readFileSync(process.argv[4]);
+  const ptr = instance.exports.alloc(file.length);
+  new Uint8Array(memory.buffer, ptr, file.length).set(file);
+  instance.exports.model_speed(ptr, file.length, 64, 64);
+  process.exit(0);
+}
 if (process.argv[3] === 'speed') {
   instance.exports.speed(Number(process.argv[4] ?? 0));
   process.exit(0);

@@ -5,6 +5,7 @@
 
 #[path = "../../kernels.rs"]
 mod kernels;
+mod model_speed;
 mod speed;
 
 use candle_core::quantized::GgmlDType;
@@ -59,4 +60,19 @@ fn f16_conversion_is_exact() {
         checked += 1;
     }
     say(&format!("f16 -> f32: {checked} finite values exact"));
+}
+
+/// A buffer of `len` bytes for the host to fill (never freed: one file per process).
+#[no_mangle]
+pub extern "C" fn alloc(len: usize) -> *mut u8 {
+    Box::leak(vec![0u8; len].into_boxed_slice()).as_mut_ptr()
+}
+
+/// Whole-model speed (model_speed.rs) on the GGUF file the host copied to `ptr`.
+#[no_mangle]
+pub extern "C" fn model_speed(ptr: *const u8, len: usize, prompt_tokens: usize, gen_tokens: usize) {
+    std::panic::set_hook(Box::new(|info| say(&format!("panic: {info}"))));
+    // SAFETY: the host filled `len` bytes at `ptr`, a buffer from `alloc`.
+    let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
+    model_speed::run(bytes, prompt_tokens, gen_tokens);
 }
