@@ -27,7 +27,7 @@ if (process.argv[3] === 'model') {
   const file = readFileSync(process.argv[4]);
   const ptr = instance.exports.alloc(file.length);
   new Uint8Array(memory.buffer, ptr, file.length).set(file);
-  instance.exports.model_speed(ptr, file.length, 64, 64);
+  instance.exports.model_speed(ptr, file.length, Number(process.env.PROMPT_TOKENS ?? 64), Number(process.env.GEN_TOKENS ?? 64));
   process.exit(0);
 }
 if (process.argv[3] === 'speed') {

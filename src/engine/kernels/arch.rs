@@ -29,3 +29,7 @@ impl Arch {
         v
     }
 }
+
+/// Whether this build's wasm32 kernels use relaxed-SIMD instructions (feature
+/// `relaxed-simd`; the page loads such a worker only where the browser validates them).
+pub const RELAXED_SIMD: bool = cfg!(all(target_arch = "wasm32", feature = "relaxed-simd"));

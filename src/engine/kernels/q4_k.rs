@@ -26,6 +26,22 @@ pub fn unpack_scales(s: &[u8]) -> ([u8; 8], [u8; 8]) {
     (sc, mn)
 }
 
+/// `unpack_scales` four bytes at a time: the 12 packed bytes as 16 bytes, eight 6-bit
+/// scales then eight mins, in four little-endian 32-bit words.
+#[inline(always)]
+pub fn scales_and_mins_words(s: &[u8; 12]) -> [u32; 4] {
+    const LOW6: u32 = 0x3f3f_3f3f;
+    const LOW4: u32 = 0x0f0f_0f0f;
+    const LOW2: u32 = 0x0303_0303;
+    let word = |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
+    let (a, b, c) = (word(0), word(1), word(2));
+    let scales_lo = a & LOW6;
+    let scales_hi = (c & LOW4) | (((a >> 6) & LOW2) << 4);
+    let mins_lo = b & LOW6;
+    let mins_hi = ((c >> 4) & LOW4) | (((b >> 6) & LOW2) << 4);
+    [scales_lo, scales_hi, mins_lo, mins_hi]
+}
+
 #[inline(always)]
 fn f16_at(b: &[u8], i: usize) -> f32 {
     f16::from_le_bytes([b[i], b[i + 1]]).to_f32()
@@ -70,21 +86,12 @@ pub mod avx2 {
     use super::BLOCK_BYTES;
     use std::arch::x86_64::*;
 
-    /// The 12 packed bytes at `p` as eight 6-bit scales (bytes 0..8) and eight mins (8..16),
-    /// unpacked four at a time in 32-bit words.
+    /// The 12 packed bytes at `p` as eight 6-bit scales (bytes 0..8) and eight mins (8..16).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn scales_and_mins(p: *const u8) -> __m128i {
-        const LOW6: u32 = 0x3f3f_3f3f;
-        const LOW4: u32 = 0x0f0f_0f0f;
-        const LOW2: u32 = 0x0303_0303;
-        let w = p as *const u32;
-        let (a, b, c) = (w.read_unaligned(), w.add(1).read_unaligned(), w.add(2).read_unaligned());
-        let scales_lo = a & LOW6;
-        let scales_hi = (c & LOW4) | (((a >> 6) & LOW2) << 4);
-        let mins_lo = b & LOW6;
-        let mins_hi = ((c >> 4) & LOW4) | (((b >> 6) & LOW2) << 4);
-        _mm_set_epi32(mins_hi as i32, mins_lo as i32, scales_hi as i32, scales_lo as i32)
+        let [a, b, c, d] = scales_and_mins_words(std::slice::from_raw_parts(p, 12).try_into().unwrap());
+        _mm_set_epi32(d as i32, c as i32, b as i32, a as i32)
     }
 
     /// # Safety
@@ -166,16 +173,15 @@ pub mod avx2 {
 pub mod simd128 {
     use super::super::activations::ActRow;
     use super::super::q8_0::simd128::{f16x4_to_f32, lanes_to_tile, load, reduce4};
-    use super::{unpack_scales, BLOCK_BYTES};
+    use super::{scales_and_mins_words, BLOCK_BYTES};
     use core::arch::wasm32::*;
 
-    /// Up to four weight rows (`R <= 4`) against `C` activation rows, one 32-weight sub-block
-    /// at a time: 8 packed bytes are loaded zero-extended to u16 lanes (one instruction), so
-    /// the low nibble is an `and` and the high one a shift, with no widening step; each
-    /// nibble is multiplied by its 6-bit sub-block scale in i16 (≤ 15 · 63), so one i32
-    /// accumulator per (row, column) covers the whole super-block. The float work at its end
-    /// is done for four rows at once (sums reduced into one vector, f16 `d`/`dmin` converted
-    /// four at a time, the mins term as i16 dot products).
+    /// Up to four weight rows (`R <= 4`) against `C` activation rows. The integer sums of a
+    /// super-block (`int_sums`) keep one i32 accumulator per (row, column); the float work at
+    /// its end is done for four rows at once (sums reduced into one vector, f16 `d`/`dmin`
+    /// converted four at a time, the mins term as i16 dot products).
+    // The relaxed build compiles the whole tile with relaxed SIMD, so `int_sums_relaxed` inlines.
+    #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
     pub fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
         assert!(R <= 4, "at most four weight rows per tile");
         let nb = x[0].d.len();
@@ -185,7 +191,6 @@ pub mod simd128 {
         for c in 0..C {
             assert!(x[c].qs.len() >= nb * 256 && x[c].d.len() >= nb && x[c].bsums.len() >= nb * 16);
         }
-        let low4 = i16x8_splat(0x0F);
         let mut acc = [f32x4_splat(0.0); C];
         for sb in 0..nb {
             let blk: [&[u8]; R] = core::array::from_fn(|r| &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES]);
@@ -193,28 +198,13 @@ pub mod simd128 {
             let mut sc = [[0u8; 8]; R];
             let mut mn = [[0u8; 8]; R];
             for r in 0..R {
-                (sc[r], mn[r]) = unpack_scales(&blk[r][4..16]);
+                let words = scales_and_mins_words(blk[r][4..16].try_into().unwrap());
+                // SAFETY: [u32; 4] and [u8; 16] have the same size; the words are little-endian.
+                let bytes: [u8; 16] = unsafe { core::mem::transmute(words) };
+                sc[r].copy_from_slice(&bytes[..8]);
+                mn[r].copy_from_slice(&bytes[8..]);
             }
-            let mut isum = [[i32x4_splat(0); R]; C];
-            for s in 0..8 {
-                // Sub-block s: the low (even s) or high (odd s) nibbles of bytes 32·(s/2)..+32.
-                let scale: [v128; R] = core::array::from_fn(|r| i16x8_splat(sc[r][s] as i16));
-                for h in 0..4 {
-                    let wv: [v128; R] = core::array::from_fn(|r| {
-                        // SAFETY: 16 + 32 · 3 + 8 · 3 + 8 = 144 = BLOCK_BYTES.
-                        let q = unsafe { u16x8_load_extend_u8x8(blk[r].as_ptr().add(16 + 32 * (s / 2) + 8 * h)) };
-                        let nibble = if s % 2 == 1 { u16x8_shr(q, 4) } else { v128_and(q, low4) };
-                        i16x8_mul(nibble, scale[r])
-                    });
-                    for c in 0..C {
-                        // SAFETY: 32 · 7 + 8 · 3 + 8 = 256 activations of this super-block.
-                        let xv = unsafe { i16x8_load_extend_i8x8(xq[c].add(32 * s + 8 * h)) };
-                        for r in 0..R {
-                            isum[c][r] = i32x4_add(isum[c][r], i32x4_dot_i16x8(wv[r], xv));
-                        }
-                    }
-                }
-            }
+            let isum = int_sums::<R, C>(&blk, &xq, &sc);
             let bits = |r: usize, at: usize| if r < R { u16::from_le_bytes([blk[r][at], blk[r][at + 1]]) as u32 } else { 0 };
             let d = f16x4_to_f32(u32x4(bits(0, 0), bits(1, 0), bits(2, 0), bits(3, 0)));
             let dmin = f16x4_to_f32(u32x4(bits(0, 2), bits(1, 2), bits(2, 2), bits(3, 2)));
@@ -237,5 +227,79 @@ pub mod simd128 {
             }
         }
         lanes_to_tile(&acc)
+    }
+
+    /// `Σ scale_s · q · x` of one super-block per (column, row), four i32 lanes each.
+    #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
+    #[cfg_attr(not(feature = "relaxed-simd"), inline(always))]
+    #[cfg_attr(feature = "relaxed-simd", inline)]
+    fn int_sums<const R: usize, const C: usize>(blk: &[&[u8]; R], xq: &[*const i8; C], sc: &[[u8; 8]; R]) -> [[v128; R]; C] {
+        #[cfg(feature = "relaxed-simd")]
+        // SAFETY: the relaxed build runs only where the page found relaxed SIMD (web/app).
+        return unsafe { int_sums_relaxed(blk, xq, sc) };
+        #[allow(unreachable_code)]
+        int_sums_baseline(blk, xq, sc)
+    }
+
+    /// Plain simd128, one 32-weight sub-block at a time: 8 packed bytes are loaded
+    /// zero-extended to u16 lanes (one instruction), so the low nibble is an `and` and the high
+    /// one a shift, with no widening step; each nibble is multiplied by its 6-bit sub-block
+    /// scale in i16 (≤ 15 · 63) before `i32x4.dot_i16x8_s`.
+    #[inline(always)]
+    fn int_sums_baseline<const R: usize, const C: usize>(blk: &[&[u8]; R], xq: &[*const i8; C], sc: &[[u8; 8]; R]) -> [[v128; R]; C] {
+        let low4 = i16x8_splat(0x0F);
+        let mut isum = [[i32x4_splat(0); R]; C];
+        for s in 0..8 {
+            // Sub-block s: the low (even s) or high (odd s) nibbles of bytes 32·(s/2)..+32.
+            let scale: [v128; R] = core::array::from_fn(|r| i16x8_splat(sc[r][s] as i16));
+            for h in 0..4 {
+                let wv: [v128; R] = core::array::from_fn(|r| {
+                    // SAFETY: 16 + 32 · 3 + 8 · 3 + 8 = 144 = BLOCK_BYTES.
+                    let q = unsafe { u16x8_load_extend_u8x8(blk[r].as_ptr().add(16 + 32 * (s / 2) + 8 * h)) };
+                    let nibble = if s % 2 == 1 { u16x8_shr(q, 4) } else { v128_and(q, low4) };
+                    i16x8_mul(nibble, scale[r])
+                });
+                for c in 0..C {
+                    // SAFETY: 32 · 7 + 8 · 3 + 8 = 256 activations of this super-block.
+                    let xv = unsafe { i16x8_load_extend_i8x8(xq[c].add(32 * s + 8 * h)) };
+                    for r in 0..R {
+                        isum[c][r] = i32x4_add(isum[c][r], i32x4_dot_i16x8(wv[r], xv));
+                    }
+                }
+            }
+        }
+        isum
+    }
+
+    /// Relaxed SIMD: `i16x8.relaxed_dot_i8x16_i7x16_s` multiplies 16 activations by 16
+    /// nibbles (0..15, inside the i7 range where every engine agrees) and adds pairs (x86:
+    /// one `pmaddubsw`); `i32x4.dot_i16x8_s` against the splat scale then adds pairs again
+    /// with the scale applied. Two instructions per 16 weights instead of five per 8.
+    ///
+    /// # Safety
+    /// The engine must support relaxed SIMD (the module does not validate otherwise).
+    #[cfg(feature = "relaxed-simd")]
+    #[target_feature(enable = "relaxed-simd")]
+    #[inline]
+    unsafe fn int_sums_relaxed<const R: usize, const C: usize>(blk: &[&[u8]; R], xq: &[*const i8; C], sc: &[[u8; 8]; R]) -> [[v128; R]; C] {
+        let low4 = u8x16_splat(0x0F);
+        let mut isum = [[i32x4_splat(0); R]; C];
+        for j in 0..4 {
+            // Activations 64j..64j+32 meet the low nibbles, 64j+32..64j+64 the high ones.
+            let xv: [[v128; 4]; C] = core::array::from_fn(|c| core::array::from_fn(|i| load(xq[c].add(64 * j + 16 * i) as *const u8)));
+            for r in 0..R {
+                let p = blk[r].as_ptr().add(16 + 32 * j);
+                let (a, b) = (load(p), load(p.add(16)));
+                let nib = [v128_and(a, low4), v128_and(b, low4), u8x16_shr(a, 4), u8x16_shr(b, 4)];
+                let (s_lo, s_hi) = (i16x8_splat(sc[r][2 * j] as i16), i16x8_splat(sc[r][2 * j + 1] as i16));
+                for c in 0..C {
+                    // ≤ 2 · 2 · 15 · 127 per i16 lane: no saturation.
+                    let lo = i16x8_add(i16x8_relaxed_dot_i8x16_i7x16(xv[c][0], nib[0]), i16x8_relaxed_dot_i8x16_i7x16(xv[c][1], nib[1]));
+                    let hi = i16x8_add(i16x8_relaxed_dot_i8x16_i7x16(xv[c][2], nib[2]), i16x8_relaxed_dot_i8x16_i7x16(xv[c][3], nib[3]));
+                    isum[c][r] = i32x4_add(isum[c][r], i32x4_add(i32x4_dot_i16x8(lo, s_lo), i32x4_dot_i16x8(hi, s_hi)));
+                }
+            }
+        }
+        isum
     }
 }

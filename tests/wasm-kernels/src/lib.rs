@@ -23,7 +23,11 @@ fn say(s: &str) {
 #[no_mangle]
 pub extern "C" fn run() -> u32 {
     std::panic::set_hook(Box::new(|info| say(&format!("panic: {info}"))));
-    say(&format!("kernel paths: {:?}", dialogpt_web::engine::kernels::Arch::available()));
+    say(&format!(
+        "kernel paths: {:?}{}",
+        dialogpt_web::engine::kernels::Arch::available(),
+        if dialogpt_web::engine::kernels::arch::RELAXED_SIMD { " (with relaxed SIMD)" } else { "" }
+    ));
     f16_conversion_is_exact();
     let mut n = 0;
     for (s, &(m, rows)) in kernels::SHAPES.iter().enumerate() {
