@@ -47,6 +47,8 @@ const QUANTS = opt('--quants', 'q8_0,q4_k').split(',');
 const WITH_BIN = !flag('--no-bin');
 const WITH_MT = flag('--mt');
 const WITH_CONV = !flag('--no-conversation');
+// Also ours with `simd=baseline` (the plain simd128 worker, no relaxed-SIMD kernels).
+const OURS_BASELINE = flag('--ours-baseline');
 const ONLY = opt('--only', 'ours,wllama').split(',');
 const N_PROMPT = 64;
 const WL_VERSION = JSON.parse(fs.readFileSync(path.join(here, 'node_modules/@wllama/wllama/package.json'), 'utf8')).version;
@@ -385,7 +387,7 @@ function oursQuery(source, maxNew) {
   const q = source.kind === 'gguf'
     ? `model=${encodeURIComponent(source.url)}`
     : `model=${encodeURIComponent(source.repo)}&hub=${encodeURIComponent(source.hub)}`;
-  return `?${q}&quant=q8_0&max_new_tokens=${maxNew}`;
+  return `?${q}&quant=q8_0&max_new_tokens=${maxNew}${source.baseline ? '&simd=baseline' : ''}`;
 }
 async function benchOurs(label, source, { speed = true, conversation = false } = {}) {
   log(`\n== ours: ${label}`);
@@ -404,12 +406,13 @@ async function benchOurs(label, source, { speed = true, conversation = false } =
     await page.goto(web.url + '/' + oursQuery(source, N_GEN));
     const r = await oursWaitReady(page);
     if (r.from_cache) throw new Error('ours: a cold load came from the cache');
+    res.kernels ??= await page.getAttribute('html', 'data-kernels');
     // Everything the page fetched from dist/ (HTML, CSS, JS, wasm): all of it before the first model byte.
     r.code_bytes = distLog.slice(distStart).reduce((s, e) => s + e.bytes, 0);
     r.code_before_model = distLog.slice(distStart).every((e) => e.t <= (hubLog[hubStart]?.t ?? Infinity));
     r.model_bytes = hubLog.slice(hubStart).reduce((s, e) => s + e.bytes, 0);
     res.cold.push(r);
-    log(`   cold ${i + 1}: ${r.page_to_ready_ms.toFixed(0)} ms to Ready (worker ${r.worker_load_ms} ms), ${mb(r.model_bytes)} MB model, wasm mem ${mb(r.model_memory_bytes)} MB`);
+    log(`   cold ${i + 1}: ${r.page_to_ready_ms.toFixed(0)} ms to Ready (worker ${r.worker_load_ms} ms), ${mb(r.model_bytes)} MB model, wasm mem ${mb(r.model_memory_bytes)} MB, kernels ${res.kernels}`);
   }
   res.cold_phase = { ...sampler.take(), ...(await pageMetrics(page)) };
   // Warm: the same origin, reloaded: the model comes from browser storage.
@@ -556,7 +559,7 @@ function summarize(r) {
   const conv = r.conversation;
   const phases = [r.cold_phase, r.warm_phase, r.speed_phase, r.conversation_phase].filter(Boolean);
   return {
-    engine: r.engine, label: r.label, error: r.error,
+    engine: r.engine, label: r.label, error: r.error, kernels: r.kernels,
     prefill_tok_s: r1(med(r.speed, 'prefill_tok_s')),
     decode_tok_s: r1(med(r.speed, 'decode_tok_s')),
     ttft_ms: r1(med(r.speed, 'ttft_ms')),
@@ -646,6 +649,10 @@ async function main() {
         const url = `${hub.url}/files/${size}-${q}.gguf`;
         const label = `${size} ${q} .gguf`;
         if (ONLY.includes('ours')) results.push(await attempt('ours', label, () => benchOurs(label, { kind: 'gguf', url }, { conversation: WITH_CONV && qi === 0 })));
+        if (ONLY.includes('ours') && OURS_BASELINE) {
+          const plain = `${label} (simd=baseline)`;
+          results.push(await attempt('ours', plain, () => benchOurs(plain, { kind: 'gguf', url, baseline: true })));
+        }
         if (ONLY.includes('wllama')) {
           results.push(await attempt('wllama', label, () => benchWllama(label, url)));
           if (WITH_MT) {
@@ -668,7 +675,9 @@ async function main() {
     await closeServer(hub);
   }
   const summaries = results.map(summarize);
-  const distFiles = ['app.js', 'app_bg.wasm', 'worker.js', 'worker_bg.wasm', 'worker_loader.js'].map((f) => path.join(dist, f)).filter((f) => fs.existsSync(f));
+  // What Chromium loads: the page and the relaxed-SIMD worker (the plain one where relaxed SIMD is missing).
+  const worker = fs.existsSync(path.join(dist, 'worker_relaxed_bg.wasm')) ? 'worker_relaxed' : 'worker';
+  const distFiles = ['start.js', 'app.js', 'app_bg.wasm', `${worker}.js`, `${worker}_bg.wasm`, `${worker}_loader.js`].map((f) => path.join(dist, f)).filter((f) => fs.existsSync(f));
   const wlFiles = [path.join(wllamaDir, 'index.js'), path.join(wllamaDir, 'wasm/wllama.wasm')];
   const wl2Files = [path.join(wllama2Dir, 'index.js'), path.join(wllama2Dir, 'single-thread/wllama.wasm')];
   const sizes = { ours: gzipSizes(distFiles), wllama: gzipSizes(wlFiles), wllama2: WL2_VERSION ? gzipSizes(wl2Files) : {} };

@@ -12,6 +12,8 @@ echo "== engine builds for wasm32-unknown-unknown"
 cargo build --target wasm32-unknown-unknown --lib
 echo "== quantized kernels on wasm32 (scalar + simd128 paths, in node)"
 tests/wasm-kernels/run.sh
+echo "== the same with the relaxed-SIMD kernels (the worker_relaxed build)"
+KERNEL_FEATURES=relaxed-simd tests/wasm-kernels/run.sh
 echo "== web app: build (trunk) and end-to-end test (headless Chromium)"
 scripts/setup.sh e2e
 scripts/build-web.sh

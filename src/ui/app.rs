@@ -23,8 +23,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-/// The loader script trunk writes for the `worker` bin (`data-loader-shim`).
+/// The loader scripts trunk writes for the worker bins (`data-loader-shim`): the plain
+/// simd128 build, and the one with relaxed-SIMD kernels (index.html builds both).
 const WORKER_LOADER: &str = "./worker_loader.js";
+const RELAXED_WORKER_LOADER: &str = "./worker_relaxed_loader.js";
 /// A second crash this soon after the first is not retried automatically (no crash loop).
 const CRASH_WINDOW_MS: f64 = 30_000.0;
 /// While a reply is due, a worker silent this long (and 5x longer than its slowest step so
@@ -85,14 +87,19 @@ pub struct App {
     _watchdog: Option<Closure<dyn FnMut()>>,
 }
 
-fn spawn_worker(ctx: &Context<App>) -> WorkerBridge<ChatWorker> {
+/// The relaxed-SIMD worker where the browser validates relaxed SIMD (about 1.5x faster on
+/// q4_K/q6_K weights), unless the URL asks for `simd=baseline`. The choice is shown as the
+/// root's `data-kernels` attribute.
+fn spawn_worker(ctx: &Context<App>, params: &UrlParams) -> WorkerBridge<ChatWorker> {
+    let relaxed = !params.baseline_simd && browser::relaxed_simd();
+    browser::set_root_attribute("kernels", if relaxed { "simd128+relaxed" } else { "simd128" });
     let cb = ctx.link().callback(Msg::Worker);
     ChatWorker::spawner()
         .callback(move |out| cb.emit(out))
         // trunk builds workers as no-modules scripts with a loader shim.
         .with_loader(true)
         .as_module(false)
-        .spawn(WORKER_LOADER)
+        .spawn(if relaxed { RELAXED_WORKER_LOADER } else { WORKER_LOADER })
 }
 
 /// Relative model URLs are resolved against the page; the worker has no page URL.
@@ -245,7 +252,7 @@ impl App {
         self.save_chat();
         self.model = None;
         // The crashed worker is unusable: start a fresh one at once.
-        self.bridge = spawn_worker(ctx);
+        self.bridge = spawn_worker(ctx, &self.params);
         let now = js_sys::Date::now();
         let again = self.last_crash_ms.is_some_and(|t| now - t < CRASH_WINDOW_MS);
         self.last_crash_ms = Some(now);
@@ -397,7 +404,7 @@ impl Component for App {
                 browser::listen_messages(move |origin, json| cb.emit((origin, json)))
             })
             .flatten();
-        let bridge = spawn_worker(ctx);
+        let bridge = spawn_worker(ctx, &params);
         bridge.send(ToWorker::ListCached);
         let watchdog = {
             let link = ctx.link().clone();

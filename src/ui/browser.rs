@@ -58,6 +58,24 @@ pub async fn copy_text(text: &str) -> Result<(), String> {
 
 /// Sets `data-<name>` on `<html>` (theme, compact), so the whole page, scrollbars and
 /// background included, follows it.
+/// A minimal module using one relaxed-SIMD instruction (`i8x16.relaxed_swizzle`): it
+/// validates only where the engine runs relaxed SIMD.
+const RELAXED_SIMD_PROBE: [u8; 36] = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // types: () -> v128
+    0x03, 0x02, 0x01, 0x00, // one function of type 0
+    0x0a, 0x0f, 0x01, 0x0d, 0x00, // code: one body of 13 bytes, no locals
+    0x41, 0x01, 0xfd, 0x0f, // i32.const 1, i8x16.splat
+    0x41, 0x02, 0xfd, 0x0f, // i32.const 2, i8x16.splat
+    0xfd, 0x80, 0x02, 0x0b, // i8x16.relaxed_swizzle (0xfd 256), end
+];
+
+/// Whether this browser runs relaxed-SIMD wasm (Chromium 114+, Firefox 145+).
+pub fn relaxed_simd() -> bool {
+    let bytes = js_sys::Uint8Array::from(&RELAXED_SIMD_PROBE[..]);
+    js_sys::WebAssembly::validate(&bytes.into()).unwrap_or(false)
+}
+
 pub fn set_root_attribute(name: &str, value: &str) {
     if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
         let _ = root.set_attribute(&format!("data-{name}"), value);

@@ -47,6 +47,9 @@ pub struct UrlParams {
     pub greeting: Option<String>,
     /// `allow_origins`: who may drive the chat with `postMessage` (see `embed.rs`).
     pub allow: AllowList,
+    /// `simd=baseline`: use the plain simd128 worker even where relaxed SIMD runs (for
+    /// comparisons and as a way out should a browser miscompute relaxed instructions).
+    pub baseline_simd: bool,
     /// One line per ignored parameter value.
     pub warnings: Vec<String>,
 }
@@ -106,6 +109,7 @@ impl UrlParams {
             compact: false,
             greeting: None,
             allow: AllowList::Nobody,
+            baseline_simd: false,
             warnings: Vec::new(),
         };
         let g = &mut p.generation;
@@ -134,6 +138,11 @@ impl UrlParams {
                 "compact" => match parse_bool(&v) {
                     Some(b) => p.compact = b,
                     None => w.push(format!("ignored compact={v}: use 1 or 0")),
+                },
+                "simd" => match v.trim().to_ascii_lowercase().as_str() {
+                    "auto" | "" => p.baseline_simd = false,
+                    "baseline" => p.baseline_simd = true,
+                    _ => w.push(format!("ignored simd={v}: use auto or baseline")),
                 },
                 "greeting" if !v.trim().is_empty() => p.greeting = Some(v.trim().chars().take(500).collect()),
                 "allow_origins" => {
@@ -186,6 +195,9 @@ mod tests {
         assert_eq!(p.greeting.as_deref(), Some("Hello, I'm a bot"));
         assert!(p.allow.allows("https://docs.example.com"));
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert!(UrlParams::parse("simd=baseline").baseline_simd);
+        let p = UrlParams::parse("simd=fast");
+        assert!(!p.baseline_simd && p.warnings[0].contains("use auto or baseline"), "{:?}", p.warnings);
         let p = UrlParams::parse("theme=pink&compact=maybe&compact=0");
         assert_eq!((p.theme, p.compact, p.warnings.len()), (Theme::Auto, false, 2));
     }

@@ -29,6 +29,9 @@ async function main() {
   const hubUrl = `http://127.0.0.1:${hub.port}`;
   const base = `http://127.0.0.1:${web.port}/`;
   const { context, page, logs, shot, close } = await launch();
+  // Which worker wasm the page fetched (plain simd128 or relaxed SIMD).
+  const wasmFetched = [];
+  context.on('request', (r) => { if (r.url().endsWith('.wasm')) wasmFetched.push(r.url().split('/').pop()); });
 
   try {
     const query = `?model=${TEST_REPO}&hub=${encodeURIComponent(hubUrl)}&quant=f32&max_new_tokens=12`;
@@ -357,8 +360,10 @@ async function main() {
       console.log(`       host events: ${[...new Set(events)].join(', ')}`);
     });
 
-    await check('a .gguf URL (llama.cpp q8_0, config and tokenizer inside) loads and replies', async () => {
+    let ggufReply = null;
+    await check('a .gguf URL (llama.cpp q8_0, config and tokenizer inside) loads and replies; relaxed-SIMD worker', async () => {
       const gguf = `${hubUrl}/files/model-q8_0.gguf`;
+      wasmFetched.length = 0;
       await page.goto(base + `?model=${encodeURIComponent(gguf)}&max_new_tokens=12`);
       await page.waitForSelector('.app[data-status="ready"], .app[data-status="error"]', { timeout: TIMEOUT });
       if ((await page.getAttribute('.app', 'data-status')) !== 'ready') throw new Error(await page.locator('.status').innerText());
@@ -368,7 +373,27 @@ async function main() {
       const reply = await waitReply(page, 0);
       assertEq(reply.state, 'done', 'state');
       if (!reply.text) throw new Error('empty reply');
+      ggufReply = reply.text;
+      // Chromium runs relaxed SIMD: the page must have picked the relaxed worker.
+      assertEq(await page.getAttribute('html', 'data-kernels'), 'simd128+relaxed', 'kernels attribute');
+      assertEq(wasmFetched.filter((f) => f.startsWith('worker')).join(','), 'worker_relaxed_bg.wasm', 'worker wasm fetched');
       console.log(`       ${(await page.locator('.status').innerText()).trim()} -> ${JSON.stringify(reply.text)}`);
+    });
+
+    await check('simd=baseline runs the plain simd128 worker; same reply as the relaxed one', async () => {
+      const gguf = `${hubUrl}/files/model-q8_0.gguf`;
+      wasmFetched.length = 0;
+      await page.goto(base + `?model=${encodeURIComponent(gguf)}&max_new_tokens=12&simd=baseline`);
+      await page.waitForSelector('.app[data-status="ready"], .app[data-status="error"]', { timeout: TIMEOUT });
+      if ((await page.getAttribute('.app', 'data-status')) !== 'ready') throw new Error(await page.locator('.status').innerText());
+      assertEq(await page.getAttribute('html', 'data-kernels'), 'simd128', 'kernels attribute');
+      assertEq(wasmFetched.filter((f) => f.startsWith('worker')).join(','), 'worker_bg.wasm', 'worker wasm fetched');
+      await newChat(page);
+      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
+      await page.getByRole('button', { name: 'Send', exact: true }).click();
+      const reply = await waitReply(page, 0);
+      assertEq(reply.state, 'done', 'state');
+      assertEq(reply.text, ggufReply, 'reply of the plain simd128 worker');
     });
 
     await check('a model that does not exist shows an error with Retry, not a blank page', async () => {
