@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
 # Builds tests/wasm-kernels for wasm32 (simd128, from .cargo/config.toml) and runs it in node.
-set -euo pipefail
+#   tests/wasm-kernels/run.sh                   kernel checks (debug build, overflow checks on)
+#   tests/wasm-kernels/run.sh speed [0|1|2|3]   kernel throughput, release build (0 = all formats,
+#                                               1 = q8_0, 2 = q4_K, 3 = q6_K); prints, never asserts
+#   tests/wasm-kernels/run.sh model FILE.gguf [node options, e.g. --cpu-prof]
+#                                               whole model: 64-token prefill, 64 decoded tokens
 # KERNEL_FEATURES=relaxed-simd builds the relaxed-SIMD kernels (node 20 runs them with
 # --experimental-wasm-relaxed-simd, added here; newer node needs no flag).
-NODE_FLAGS=""
-if [ "${KERNEL_FEATURES:-}" = relaxed-simd ] && node --v8-options | grep -q experimental-wasm-relaxed-simd; then
-    NODE_FLAGS="--experimental-wasm-relaxed-simd"
-fi
+set -euo pipefail
 cd "$(dirname "$0")/../.."
+NODE_FLAGS=()
+if [ "${KERNEL_FEATURES:-}" = relaxed-simd ] && node --v8-options | grep -q experimental-wasm-relaxed-simd; then
+    NODE_FLAGS=(--experimental-wasm-relaxed-simd)
+fi
 cp -n Cargo.lock tests/wasm-kernels/Cargo.lock 2>/dev/null || true
 # The main package's target directory, so the wasm32 build of the engine is shared.
 dir="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build ${KERNEL_FEATURES:+--features dialogpt-web/$KERNEL_FEATURES} --manifest-path tests/wasm-kernels/Cargo.toml --target wasm32-unknown-unknown --target-dir "$dir"
-node $NODE_FLAGS tests/wasm-kernels/run.mjs "$dir/wasm32-unknown-unknown/debug/wasm_kernels_check.wasm"
+mode="${1:-check}"
+profile=debug
+[ "$mode" = check ] || profile=release
+cargo build ${KERNEL_FEATURES:+--features dialogpt-web/$KERNEL_FEATURES} $([ $profile = release ] && echo --release) \
+    --manifest-path tests/wasm-kernels/Cargo.toml --target wasm32-unknown-unknown --target-dir "$dir"
+wasm="$dir/wasm32-unknown-unknown/$profile/wasm_kernels_check.wasm"
+case "$mode" in
+    check) node "${NODE_FLAGS[@]}" tests/wasm-kernels/run.mjs "$wasm" ;;
+    speed) node "${NODE_FLAGS[@]}" tests/wasm-kernels/run.mjs "$wasm" speed "${2:-0}" ;;
+    model) node "${NODE_FLAGS[@]}" "${@:3}" tests/wasm-kernels/run.mjs "$wasm" model "$2" ;;
+    *) echo "usage: $0 [speed [0-3] | model FILE.gguf [node options]]" >&2; exit 2 ;;
+esac

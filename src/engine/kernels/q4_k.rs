@@ -83,7 +83,7 @@ pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -
 pub mod avx2 {
     use super::super::activations::ActRow;
     use super::super::q8_0::avx2::{hsum, splat_f16, PREFETCH};
-    use super::BLOCK_BYTES;
+    use super::{scales_and_mins_words, BLOCK_BYTES};
     use std::arch::x86_64::*;
 
     /// The 12 packed bytes at `p` as eight 6-bit scales (bytes 0..8) and eight mins (8..16).

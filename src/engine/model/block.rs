@@ -15,17 +15,6 @@ pub struct Block {
     pub ln_2: LayerNorm,
     pub ffn_up: Linear,
     pub ffn_down: Linear,
-    pub n_head: usize,
-}
-
-/// `[s, T]` additive mask for `s` new tokens following `past` cached ones: token `i` sees
-/// positions `0..=past + i`.
-fn causal_mask(s: usize, past: usize) -> Result<Tensor> {
-    let t = past + s;
-    let mask: Vec<f32> = (0..s)
-        .flat_map(|i| (0..t).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 }))
-        .collect();
-    Ok(Tensor::from_vec(mask, (s, t), &Device::Cpu)?)
 }
 
 impl Block {
@@ -40,24 +29,14 @@ impl Block {
 
     fn attention(&self, x: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
         let (s, n_embd) = x.dims2()?;
-        let head_dim = n_embd / self.n_head;
         let qkv = self.attn_qkv.forward(x)?;
-        let past = cache.len();
-        with_f32(&qkv, |v| cache.append_qkv(v, s))??;
-        if s == 1 {
-            // Decode: one query over the cache, fused, straight from the projection's values.
-            let mut y = vec![0f32; n_embd];
-            with_f32(&qkv, |v| cache.attend_one(&v[..n_embd], &mut y))?;
-            return self.attn_out.forward(&Tensor::from_vec(y, (1, n_embd), &Device::Cpu)?);
-        }
-        let q = qkv.narrow(1, 0, n_embd)?.reshape((s, self.n_head, head_dim))?.transpose(0, 1)?.contiguous()?;
-        let (k_all, v_all) = cache.tensors()?;
-        let scale = 1.0 / (head_dim as f64).sqrt();
-        let mut scores = (q.matmul(&k_all.t()?)? * scale)?;
-        scores = scores.broadcast_add(&causal_mask(s, past)?)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let y = probs.matmul(&v_all)?;
-        let y = y.transpose(0, 1)?.reshape((s, n_embd))?;
-        self.attn_out.forward(&y)
+        let mut y = vec![0f32; s * n_embd];
+        // The new keys and values go into the cache, then every new query attends over it.
+        with_f32(&qkv, |v| -> Result<()> {
+            cache.append_qkv(v, s)?;
+            cache.attend_new(v, s, &mut y);
+            Ok(())
+        })??;
+        self.attn_out.forward(&Tensor::from_vec(y, (s, n_embd), &Device::Cpu)?)
     }
 }

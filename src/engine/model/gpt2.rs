@@ -76,7 +76,6 @@ impl Gpt2Model {
                 ln_2: layer_norm(&mut store, &format!("{p}.ffn_norm"), e, eps)?,
                 ffn_up: linear(&mut store, &format!("{p}.ffn_up"), e, cfg.n_inner)?,
                 ffn_down: linear(&mut store, &format!("{p}.ffn_down"), cfg.n_inner, e)?,
-                n_head: cfg.n_head,
             };
             for l in [&block.attn_qkv, &block.attn_out, &block.ffn_up, &block.ffn_down] {
                 weight_types.push(l.dtype());

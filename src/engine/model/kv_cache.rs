@@ -2,7 +2,6 @@
 //! context so that decoding never reallocates or copies the history.
 
 use crate::engine::error::{EngineError, Result};
-use candle_core::{Device, Tensor};
 
 pub struct KvCache {
     /// `[n_head, capacity, head_dim]`, filled up to `len`.
@@ -66,25 +65,24 @@ impl KvCache {
         Ok(())
     }
 
-    /// Keys and values of all cached positions as `[n_head, len, head_dim]` tensors (copies,
-    /// for the batched prompt path).
-    pub fn tensors(&self) -> Result<(Tensor, Tensor)> {
-        let (hd, len) = (self.head_dim, self.len);
-        let gather = |src: &[f32]| -> Result<Tensor> {
-            let mut out = Vec::with_capacity(self.n_head * len * hd);
-            for h in 0..self.n_head {
-                out.extend_from_slice(&src[h * self.capacity * hd..(h * self.capacity + len) * hd]);
-            }
-            Ok(Tensor::from_vec(out, (self.n_head, len, hd), &Device::Cpu)?)
-        };
-        Ok((gather(&self.k)?, gather(&self.v)?))
+    /// Causal attention of the `s` newest positions, whose keys and values `append_qkv` has
+    /// just cached: `qkv` is the same fused projection (`[s, 3 * n_embd]`, queries first),
+    /// `out` receives `[s, n_embd]`. Query `i` sees every position up to its own. Done query
+    /// by query straight over the cache (no key/value copies, no score matrix, no mask):
+    /// a turn late in a long conversation then costs little more than the first one.
+    pub fn attend_new(&mut self, qkv: &[f32], s: usize, out: &mut [f32]) {
+        let e = self.n_head * self.head_dim;
+        assert!(s <= self.len && qkv.len() == s * 3 * e && out.len() == s * e, "attend_new: bad shapes");
+        let past = self.len - s;
+        for (i, (row, o)) in qkv.chunks_exact(3 * e).zip(out.chunks_exact_mut(e)).enumerate() {
+            self.attend_prefix(&row[..e], past + i + 1, o);
+        }
     }
 
-    /// Attention of one new query (`[n_embd]`, heads side by side) over every cached
-    /// position (the query's own included), written to `out` (`[n_embd]`): per head,
-    /// softmax(q·kᵀ / √head_dim) · v, with no tensor and no allocation.
-    pub fn attend_one(&mut self, q: &[f32], out: &mut [f32]) {
-        let (hd, len) = (self.head_dim, self.len);
+    /// One query (`[n_embd]`, heads side by side) over the first `len` cached positions,
+    /// written to `out` (`[n_embd]`): per head, softmax(q·kᵀ / √head_dim) · v.
+    fn attend_prefix(&mut self, q: &[f32], len: usize, out: &mut [f32]) {
+        let hd = self.head_dim;
         let scale = 1.0 / (hd as f32).sqrt();
         for h in 0..self.n_head {
             let qh = &q[h * hd..(h + 1) * hd];
@@ -98,10 +96,11 @@ impl KvCache {
                 *s = (*s - max).exp();
                 total += *s;
             }
+            let inv_total = 1.0 / total;
             let oh = &mut out[h * hd..(h + 1) * hd];
             oh.fill(0.0);
             for (p, v) in self.scores.iter().zip(values.chunks_exact(hd)) {
-                let p = p / total;
+                let p = p * inv_total;
                 for (o, v) in oh.iter_mut().zip(v) {
                     *o += p * v;
                 }

@@ -1,4 +1,4 @@
-//! Whole-model prefill and decode speed on wasm32 in node (`tests/wasm-kernels/speed.sh
+//! Whole-model prefill and decode speed on wasm32 in node (`tests/wasm-kernels/run.sh
 //! model FILE.gguf`), the same loop as `dialogpt bench`, so a node CPU profile
 //! (`--cpu-prof`) shows where a browser token's time goes outside the matrix kernels.
 

@@ -1,4 +1,4 @@
-//! Kernel throughput on wasm32, for tuning by hand (`tests/wasm-kernels/speed.sh`): the
+//! Kernel throughput on wasm32, for tuning by hand (`tests/wasm-kernels/run.sh speed`): the
 //! DialoGPT-medium matrix shapes, one token (decode) and a 64-token prompt (prefill). Prints,
 //! never asserts on time.
 
