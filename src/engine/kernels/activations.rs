@@ -81,7 +81,8 @@ impl QuantActs {
             self.bsums.clear();
         }
         for ((xb, qb), d) in x.chunks_exact(block).zip(self.qs.chunks_exact_mut(block)).zip(self.d.iter_mut()) {
-            let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
+            // A comparison, not f32::max: on wasm32 that is a call to fmaxf per element.
+            let amax = xb.iter().fold(0f32, |a, v| if v.abs() > a { v.abs() } else { a });
             let id = if amax > 0.0 { 127.0 / amax } else { 0.0 };
             *d = amax / 127.0;
             for (q, v) in qb.iter_mut().zip(xb) {

@@ -1,24 +1,8 @@
 //! GPT-2's gelu (the tanh form), in place, without libm: `gelu(x) = x · sigmoid(2u)` with
-//! `u = √(2/π)(x + 0.044715x³)`, since `(1 + tanh u) / 2 = sigmoid(2u)`. The exponential is
-//! a range reduction to `[-ln2/2, ln2/2]` and a degree-6 Taylor polynomial (relative error
-//! about 1.2e-7, i.e. an ulp or two), written branch-free so the compiler vectorizes it
-//! (AVX2 natively, simd128 on wasm32). libm's tanhf per element cost 12 % of prefill.
+//! `u = √(2/π)(x + 0.044715x³)`, since `(1 + tanh u) / 2 = sigmoid(2u)`, with the
+//! branch-free exponential of `exp.rs`. libm's tanhf per element cost 12 % of prefill.
 
-/// e^t for t in [-87, 87] (the caller clamps).
-#[inline(always)]
-fn exp(t: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    // ln 2 split in two so that n·LN2_HI is exact for |n| < 2^9.
-    const LN2_HI: f32 = 0.693_145_75;
-    const LN2_LO: f32 = 1.428_606_8e-6;
-    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
-    let n = (t * LOG2E + MAGIC) - MAGIC;
-    let r = (t - n * LN2_HI) - n * LN2_LO;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    // 2^n through the exponent bits (n is in [-126, 126]).
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
-    p * scale
-}
+use super::exp::exp;
 
 #[inline(always)]
 pub fn gelu(x: f32) -> f32 {

@@ -12,6 +12,7 @@
 
 pub mod activations;
 pub mod arch;
+pub mod exp;
 pub mod gelu;
 pub mod matmul;
 pub mod q4_k;

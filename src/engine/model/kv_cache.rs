@@ -2,6 +2,7 @@
 //! context so that decoding never reallocates or copies the history.
 
 use crate::engine::error::{EngineError, Result};
+use crate::engine::kernels::exp::exp;
 
 pub struct KvCache {
     /// `[n_head, capacity, head_dim]`, filled up to `len`.
@@ -90,13 +91,14 @@ impl KvCache {
             let values = &self.v[h * self.capacity * hd..(h * self.capacity + len) * hd];
             self.scores.clear();
             self.scores.extend(keys.chunks_exact(hd).map(|k| dot(qh, k) * scale));
-            let max = self.scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-            let mut total = 0.0;
+            // Comparisons, not f32::max (a call to fmaxf per element on wasm32).
+            let max = self.scores.iter().fold(f32::NEG_INFINITY, |m, &s| if s > m { s } else { m });
+            // Two passes, so that the exponentials vectorize (the sum has its own lanes).
             for s in self.scores.iter_mut() {
-                *s = (*s - max).exp();
-                total += *s;
+                let t = *s - max;
+                *s = exp(if t > -87.0 { t } else { -87.0 });
             }
-            let inv_total = 1.0 / total;
+            let inv_total = 1.0 / sum(&self.scores);
             let oh = &mut out[h * hd..(h + 1) * hd];
             oh.fill(0.0);
             for (p, v) in self.scores.iter().zip(values.chunks_exact(hd)) {
@@ -107,6 +109,20 @@ impl KvCache {
             }
         }
     }
+}
+
+/// Sum in eight independent lanes (vectorizable, unlike an in-order sum).
+#[inline(always)]
+fn sum(v: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = v.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] += c[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// Dot product in eight independent lanes, so the compiler can vectorize it (a plain
