@@ -321,7 +321,7 @@ async function pageMetrics(page) {
 
 // ---------- ours ----------
 async function oursWorkerMemory(page) {
-  const w = page.workers().find((x) => /worker_loader\.js|worker\.js/.test(x.url()));
+  const w = page.workers().find((x) => /worker(_relaxed)?(_loader)?\.js/.test(x.url()));
   if (!w) return null;
   return w.evaluate(async () => (await wasm_bindgen()).memory.buffer.byteLength).catch(() => null);
 }

@@ -70,7 +70,7 @@ const RELAXED_SIMD_PROBE: [u8; 36] = [
     0xfd, 0x80, 0x02, 0x0b, // i8x16.relaxed_swizzle (0xfd 256), end
 ];
 
-/// Whether this browser runs relaxed-SIMD wasm (Chromium 114+, Firefox 145+).
+/// Whether this browser runs relaxed-SIMD wasm (Chromium 114+ does).
 pub fn relaxed_simd() -> bool {
     let bytes = js_sys::Uint8Array::from(&RELAXED_SIMD_PROBE[..]);
     js_sys::WebAssembly::validate(&bytes.into()).unwrap_or(false)

@@ -113,11 +113,6 @@ pub mod simd128 {
         unsafe { (p as *const v128).read_unaligned() }
     }
 
-    #[inline(always)]
-    pub(crate) fn hsum(v: v128) -> f32 {
-        f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v)
-    }
-
     /// Eight i8 at `p` sign-extended to i16x8: one `v128.load8x8_s`, which V8 turns into a
     /// single load-and-extend instruction (no separate widening step).
     #[inline(always)]
