@@ -14,3 +14,6 @@ pub mod worker;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+
+#[cfg(target_arch = "wasm32")]
+mod js_message;

@@ -6,7 +6,7 @@ use super::browser;
 use super::chat_tools::ChatTools;
 use super::composer::Composer;
 use super::conversation::Conversation;
-use super::embed::{parse_command, AllowList, HostCommand, HostEvent};
+use super::embed::{AllowList, HostEvent};
 use super::format::{context_meter, mb, progress_fraction, progress_text, speed_text, RateMeter};
 use super::messages::{shown_text, MessageList};
 use super::params::UrlParams;
@@ -22,6 +22,9 @@ use gloo_worker::{Spawnable, WorkerBridge};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
+
+mod host;
+mod saving;
 
 /// The loader scripts trunk writes for the worker bins (`data-loader-shim`): the plain
 /// simd128 build, and the one with relaxed-SIMD kernels (index.html builds both).
@@ -124,10 +127,6 @@ fn remember_in_url(model: &str, quant: QuantType) {
     }
 }
 
-fn today() -> String {
-    String::from(js_sys::Date::new_0().to_iso_string()).chars().take(10).collect()
-}
-
 impl App {
     fn load(&mut self, model: &str, quant: QuantType) {
         match ModelSource::parse(&resolve_model(model), &self.params.hub) {
@@ -228,24 +227,6 @@ impl App {
         self.last_load.as_ref().map(|r| r.source.label())
     }
 
-    fn save_chat(&mut self) {
-        let json = SavedChat::of(&self.chat, self.model_label()).to_json();
-        if let Err(e) = browser::storage_set(CHAT_KEY, &json) {
-            self.storage_warning = Some(format!("This conversation is not being saved in the browser ({e}); export it to keep it."));
-        }
-    }
-
-    fn save_draft(&mut self) {
-        let _ = browser::storage_set(DRAFT_KEY, &self.draft);
-    }
-
-    /// Tells the host page (when embedded and allowed) what happened.
-    fn emit(&self, event: HostEvent) {
-        if self.params.allow != AllowList::Nobody && browser::framed() {
-            browser::post_to_parent(&event.to_json(), &self.params.allow.targets());
-        }
-    }
-
     fn on_crash(&mut self, ctx: &Context<Self>, error: String) {
         web_sys::console::error_1(&format!("inference worker crashed: {error}").into());
         self.chat.abandon_running("the model stopped unexpectedly; your conversation is kept");
@@ -328,52 +309,6 @@ impl App {
         }
     }
 
-    fn on_host(&mut self, origin: String, json: Option<String>) {
-        if !self.params.allow.allows(&origin) {
-            return; // not an origin the page was told to trust: ignored, no answer
-        }
-        let command = match json.as_deref().map(parse_command) {
-            None => Err("the message is not plain data".to_string()),
-            Some(r) => r,
-        };
-        let result = match command {
-            Ok(None) => return, // someone else's message
-            Ok(Some(HostCommand::Send(text))) => self.send_text(&text),
-            Ok(Some(HostCommand::Stop)) => Ok(self.stop()),
-            Ok(Some(HostCommand::NewChat)) => Ok(self.new_chat()),
-            Ok(Some(HostCommand::Load { model, quant })) => {
-                match quant.map(|q| q.parse::<QuantType>()).transpose() {
-                    Ok(q) => Ok(self.load(&model, q.unwrap_or(self.params.quant))),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-            Ok(Some(HostCommand::Status)) => {
-                let event = match (&self.model, &self.status) {
-                    (Some(m), _) => HostEvent::Ready { model: m.name.clone() },
-                    (None, LoadStatus::Failed(e)) => HostEvent::Error { message: e.clone() },
-                    (None, LoadStatus::Loading { text, fraction }) => HostEvent::Loading { text: text.clone(), fraction: *fraction },
-                    _ => HostEvent::Loading { text: "no model loaded".into(), fraction: None },
-                };
-                Ok(self.emit(event))
-            }
-            Err(reason) => Err(reason),
-        };
-        if let Err(reason) = result {
-            self.emit(HostEvent::Rejected { reason });
-        }
-    }
-
-    fn export(&mut self, markdown: bool) {
-        let saved = SavedChat::of(&self.chat, self.model_label());
-        let result = if markdown {
-            browser::download_text(&format!("dialogpt-chat-{}.md", today()), "text/markdown", &saved.to_markdown())
-        } else {
-            browser::download_text(&format!("dialogpt-chat-{}.json", today()), "application/json", &saved.to_json())
-        };
-        if let Err(e) = result {
-            self.hint = Some(format!("Export failed: {e}"));
-        }
-    }
 }
 
 impl Component for App {

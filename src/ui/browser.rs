@@ -2,7 +2,7 @@
 //! frame). Each returns a `Result` or does nothing when the API is missing, so a locked-down
 //! browser degrades to "not saved" or "could not copy" instead of a broken page.
 
-use js_sys::{Array, Reflect};
+use js_sys::Array;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -12,10 +12,7 @@ fn window() -> Option<Window> {
     web_sys::window()
 }
 
-/// `Error.message`, or the value's string form.
-pub fn js_message(v: &JsValue) -> String {
-    Reflect::get(v, &"message".into()).ok().and_then(|m| m.as_string()).or_else(|| v.as_string()).unwrap_or_else(|| format!("{v:?}"))
-}
+pub use crate::js_message::js_message;
 
 pub fn storage_get(key: &str) -> Option<String> {
     window()?.local_storage().ok()??.get_item(key).ok()?

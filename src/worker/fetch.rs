@@ -2,7 +2,7 @@
 //! of hundreds of MB never has to sit in memory as one buffer.
 
 use js_sys::{Promise, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, ReadableStreamDefaultReader, RequestInit, Response, WorkerGlobalScope};
 
@@ -40,14 +40,7 @@ pub async fn sleep(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// `Error.message` of a JS exception, or its string form.
-pub fn js_message(v: &JsValue) -> String {
-    Reflect::get(v, &"message".into())
-        .ok()
-        .and_then(|m| m.as_string())
-        .or_else(|| v.as_string())
-        .unwrap_or_else(|| format!("{v:?}"))
-}
+pub use crate::js_message::js_message;
 
 /// Waits for the response headers. A rejection means no HTTP answer at all.
 pub async fn response(promise: Promise, url: &str) -> Result<Response, String> {
