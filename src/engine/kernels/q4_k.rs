@@ -15,19 +15,15 @@ pub const BLOCK_BYTES: usize = 144;
 /// The eight (scale, min) pairs packed into 12 bytes.
 #[inline(always)]
 pub fn unpack_scales(s: &[u8]) -> ([u8; 8], [u8; 8]) {
-    let mut sc = [0u8; 8];
-    let mut mn = [0u8; 8];
-    for j in 0..4 {
-        sc[j] = s[j] & 63;
-        mn[j] = s[j + 4] & 63;
-        sc[j + 4] = (s[j + 8] & 0xF) | ((s[j] >> 6) << 4);
-        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+    let mut bytes = [0u8; 16];
+    for (out, word) in bytes.chunks_exact_mut(4).zip(scales_and_mins_words(s[..12].try_into().unwrap())) {
+        out.copy_from_slice(&word.to_le_bytes());
     }
-    (sc, mn)
+    (bytes[..8].try_into().unwrap(), bytes[8..].try_into().unwrap())
 }
 
-/// `unpack_scales` four bytes at a time: the 12 packed bytes as 16 bytes, eight 6-bit
-/// scales then eight mins, in four little-endian 32-bit words.
+/// The 12 packed bytes as 16, four at a time: eight 6-bit scales then eight mins, in four
+/// little-endian 32-bit words.
 #[inline(always)]
 pub fn scales_and_mins_words(s: &[u8; 12]) -> [u32; 4] {
     const LOW6: u32 = 0x3f3f_3f3f;
@@ -172,8 +168,8 @@ pub mod avx2 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128 {
     use super::super::activations::ActRow;
-    use super::super::q8_0::simd128::{f16x4_to_f32, lanes_to_tile, load, reduce4};
-    use super::{scales_and_mins_words, BLOCK_BYTES};
+    use super::super::q8_0::simd128::{lanes_to_tile, load, reduce4, rows_f16};
+    use super::{unpack_scales, BLOCK_BYTES};
     use core::arch::wasm32::*;
 
     /// Up to four weight rows (`R <= 4`) against `C` activation rows. The integer sums of a
@@ -198,16 +194,10 @@ pub mod simd128 {
             let mut sc = [[0u8; 8]; R];
             let mut mn = [[0u8; 8]; R];
             for r in 0..R {
-                let words = scales_and_mins_words(blk[r][4..16].try_into().unwrap());
-                // SAFETY: [u32; 4] and [u8; 16] have the same size; the words are little-endian.
-                let bytes: [u8; 16] = unsafe { core::mem::transmute(words) };
-                sc[r].copy_from_slice(&bytes[..8]);
-                mn[r].copy_from_slice(&bytes[8..]);
+                (sc[r], mn[r]) = unpack_scales(&blk[r][4..16]);
             }
             let isum = int_sums::<R, C>(&blk, &xq, &sc);
-            let bits = |r: usize, at: usize| if r < R { u16::from_le_bytes([blk[r][at], blk[r][at + 1]]) as u32 } else { 0 };
-            let d = f16x4_to_f32(u32x4(bits(0, 0), bits(1, 0), bits(2, 0), bits(3, 0)));
-            let dmin = f16x4_to_f32(u32x4(bits(0, 2), bits(1, 2), bits(2, 2), bits(3, 2)));
+            let (d, dmin) = (rows_f16(&blk, 0), rows_f16(&blk, 2));
             // SAFETY: `mn[r]` holds 8 bytes.
             let mins: [v128; R] = core::array::from_fn(|r| unsafe { u16x8_load_extend_u8x8(mn[r].as_ptr()) });
             for c in 0..C {

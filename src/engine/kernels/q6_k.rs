@@ -141,7 +141,7 @@ pub mod avx2 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128 {
     use super::super::activations::ActRow;
-    use super::super::q8_0::simd128::{f16x4_to_f32, lanes_to_tile, load, reduce4};
+    use super::super::q8_0::simd128::{lanes_to_tile, load, reduce4, rows_f16};
     use super::BLOCK_BYTES;
     use core::arch::wasm32::*;
 
@@ -162,8 +162,7 @@ pub mod simd128 {
         for sb in 0..nb {
             let blk: [&[u8]; R] = core::array::from_fn(|r| &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES]);
             let isum = int_sums::<R, C>(&blk, x, sb);
-            let bits = |r: usize| if r < R { u16::from_le_bytes([blk[r][208], blk[r][209]]) as u32 } else { 0 };
-            let d = f16x4_to_f32(u32x4(bits(0), bits(1), bits(2), bits(3)));
+            let d = rows_f16(&blk, 208);
             for c in 0..C {
                 let sums = f32x4_convert_i32x4(reduce4(&isum[c]));
                 acc[c] = f32x4_add(acc[c], f32x4_mul(f32x4_mul(sums, d), f32x4_splat(x[c].d[sb])));

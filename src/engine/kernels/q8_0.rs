@@ -133,6 +133,13 @@ pub mod simd128 {
         v128_or(magnitude, i32x4_shl(v128_and(h, i32x4_splat(0x8000)), 16))
     }
 
+    /// The f16 at byte `at` of each of up to four rows' blocks, as f32 lanes (0 for missing rows).
+    #[inline(always)]
+    pub(crate) fn rows_f16<const R: usize>(blk: &[&[u8]; R], at: usize) -> v128 {
+        let bits = |r: usize| if r < R { u16::from_le_bytes([blk[r][at], blk[r][at + 1]]) as u32 } else { 0 };
+        f16x4_to_f32(u32x4(bits(0), bits(1), bits(2), bits(3)))
+    }
+
     /// `[Σ s[0], Σ s[1], Σ s[2], Σ s[3]]`: four horizontal sums at once (missing rows are 0).
     #[inline(always)]
     pub(crate) fn reduce4<const R: usize>(s: &[v128; R]) -> v128 {
@@ -173,11 +180,11 @@ pub mod simd128 {
         }
         let mut acc = [f32x4_splat(0.0); C];
         for b in 0..nb {
-            let wp: [*const u8; R] = core::array::from_fn(|r| w[r][b * BLOCK_BYTES..].as_ptr());
+            let blk: [&[u8]; R] = core::array::from_fn(|r| &w[r][b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES]);
             let mut sums = [[i32x4_splat(0); R]; C];
             for h in 0..4 {
-                // SAFETY: each block has 2 + 32 bytes; h * 8 + 8 <= 32.
-                let wv: [v128; R] = core::array::from_fn(|r| load_i16(unsafe { wp[r].add(2 + 8 * h) }));
+                // Quants 8h..8h + 8 of the block (after its 2-byte scale).
+                let wv: [v128; R] = core::array::from_fn(|r| load_i16(blk[r][2 + 8 * h..].as_ptr()));
                 for c in 0..C {
                     let xv = load_i16(x[c].qs[b * 32 + 8 * h..].as_ptr() as *const u8);
                     for r in 0..R {
@@ -185,8 +192,7 @@ pub mod simd128 {
                     }
                 }
             }
-            let bits = |r: usize| if r < R { u16::from_le_bytes(w[r][b * BLOCK_BYTES..][..2].try_into().unwrap()) as u32 } else { 0 };
-            let wd = f16x4_to_f32(u32x4(bits(0), bits(1), bits(2), bits(3)));
+            let wd = rows_f16(&blk, 0);
             for c in 0..C {
                 let scale = f32x4_mul(wd, f32x4_splat(x[c].d[b]));
                 acc[c] = f32x4_add(acc[c], f32x4_mul(f32x4_convert_i32x4(reduce4(&sums[c])), scale));
