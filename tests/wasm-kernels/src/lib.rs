@@ -13,6 +13,13 @@ use candle_core::quantized::GgmlDType;
 #[link(wasm_import_module = "host")]
 extern "C" {
     fn log(ptr: *const u8, len: usize);
+    #[link_name = "now"]
+    fn host_now() -> f64;
+}
+
+/// The host's `performance.now()`, in milliseconds (for the speed probes).
+fn now() -> f64 {
+    unsafe { host_now() }
 }
 
 fn say(s: &str) {

@@ -2,38 +2,33 @@
 //! model FILE.gguf`), the same loop as `dialogpt bench`, so a node CPU profile
 //! (`--cpu-prof`) shows where a browser token's time goes outside the matrix kernels.
 
-use super::say;
+use super::{now, say};
 use dialogpt_web::engine::model::Gpt2Model;
 use dialogpt_web::engine::{LoadedModel, QuantType};
-
-#[link(wasm_import_module = "host")]
-extern "C" {
-    fn now() -> f64;
-}
 
 fn argmax(v: &[f32]) -> u32 {
     v.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0 as u32
 }
 
 pub fn run(gguf: &[u8], prompt_tokens: usize, gen_tokens: usize) {
-    let t0 = unsafe { now() };
+    let t0 = now();
     let loaded = match LoadedModel::from_bytes(None, QuantType::Q8_0, gguf) {
         Ok(l) => l,
         Err(e) => return say(&format!("load failed: {e}")),
     };
     let mut model = Gpt2Model::from_store(&loaded.config, loaded.store).expect("model");
-    say(&format!("loaded {} in {:.0} ms", model.weight_type_label(), unsafe { now() } - t0));
+    say(&format!("loaded {} in {:.0} ms", model.weight_type_label(), now() - t0));
     let prompt: Vec<u32> = (0..prompt_tokens).map(|i| ((i * 7919 + 13) % 50000) as u32).collect();
     for run in 0..2 {
         model.truncate_cache(0);
-        let t = unsafe { now() };
+        let t = now();
         let mut next = argmax(&model.forward(&prompt).unwrap().to_vec1::<f32>().unwrap());
-        let prefill_ms = unsafe { now() } - t;
-        let t = unsafe { now() };
+        let prefill_ms = now() - t;
+        let t = now();
         for _ in 0..gen_tokens {
             next = argmax(&model.forward(&[next]).unwrap().to_vec1::<f32>().unwrap());
         }
-        let decode_ms = unsafe { now() } - t;
+        let decode_ms = now() - t;
         say(&format!(
             "run {run}: prefill {prompt_tokens} tokens {:.1} tok/s ({prefill_ms:.0} ms), decode {gen_tokens} tokens {:.2} tok/s",
             prompt_tokens as f64 / prefill_ms * 1e3,
@@ -49,8 +44,8 @@ pub fn run(gguf: &[u8], prompt_tokens: usize, gen_tokens: usize) {
         if context > 0 {
             model.forward(&history).unwrap();
         }
-        let t = unsafe { now() };
+        let t = now();
         std::hint::black_box(model.forward(&message).unwrap());
-        say(&format!("14 new tokens after {context} cached: {:.0} ms", unsafe { now() } - t));
+        say(&format!("14 new tokens after {context} cached: {:.0} ms", now() - t));
     }
 }

@@ -2,16 +2,11 @@
 //! DialoGPT-medium matrix shapes, one token (decode) and a 64-token prompt (prefill). Prints,
 //! never asserts on time.
 
-use super::say;
+use super::{now, say};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use dialogpt_web::engine::kernels::{Arch, QuantMatrix};
 use std::sync::Arc;
-
-#[link(wasm_import_module = "host")]
-extern "C" {
-    fn now() -> f64;
-}
 
 fn matrix(dtype: GgmlDType, n: usize, k: usize) -> QuantMatrix {
     let w: Vec<f32> = (0..n * k).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1e-4).collect();
@@ -25,9 +20,9 @@ fn time(mat: &QuantMatrix, arch: Arch, m: usize, reps: usize) -> f64 {
     let mut best = f64::MAX;
     std::hint::black_box(mat.matmul_with(arch, &x, m));
     for _ in 0..reps {
-        let t = unsafe { now() };
+        let t = now();
         std::hint::black_box(mat.matmul_with(arch, &x, m));
-        best = best.min(unsafe { now() } - t);
+        best = best.min(now() - t);
     }
     best
 }
