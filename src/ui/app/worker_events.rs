@@ -1,0 +1,120 @@
+//! The page's side of the inference worker: which build to spawn, its events turned into
+//! page state, and recovery when it crashes.
+
+use super::super::browser;
+use super::super::embed::HostEvent;
+use super::super::format::{mb, progress_fraction, progress_text, speed_text};
+use super::super::params::UrlParams;
+use super::super::status::LoadStatus;
+use super::{App, Msg};
+use crate::engine::StopReason;
+use crate::worker::protocol::FromWorker;
+use crate::worker::ChatWorker;
+use gloo_worker::{Spawnable, WorkerBridge};
+use yew::prelude::*;
+
+/// The loader scripts trunk writes for the worker bins (`data-loader-shim`): the plain
+/// simd128 build, and the one with relaxed-SIMD kernels (index.html builds both).
+const WORKER_LOADER: &str = "./worker_loader.js";
+const RELAXED_WORKER_LOADER: &str = "./worker_relaxed_loader.js";
+/// A second crash this soon after the first is not retried automatically (no crash loop).
+const CRASH_WINDOW_MS: f64 = 30_000.0;
+
+/// The relaxed-SIMD worker where the browser validates relaxed SIMD (about 1.5x faster on
+/// q4_K/q6_K weights), unless the URL asks for `simd=baseline`. The choice is shown as the
+/// root's `data-kernels` attribute.
+pub(super) fn spawn_worker(ctx: &Context<App>, params: &UrlParams) -> WorkerBridge<ChatWorker> {
+    let relaxed = !params.baseline_simd && browser::relaxed_simd();
+    browser::set_root_attribute("kernels", if relaxed { "simd128+relaxed" } else { "simd128" });
+    let cb = ctx.link().callback(Msg::Worker);
+    ChatWorker::spawner()
+        .callback(move |out| cb.emit(out))
+        // trunk builds workers as no-modules scripts with a loader shim.
+        .with_loader(true)
+        .as_module(false)
+        .spawn(if relaxed { RELAXED_WORKER_LOADER } else { WORKER_LOADER })
+}
+
+impl App {
+    pub(super) fn on_crash(&mut self, ctx: &Context<Self>, error: String) {
+        web_sys::console::error_1(&format!("inference worker crashed: {error}").into());
+        self.chat.abandon_running("the model stopped unexpectedly; your conversation is kept");
+        self.save_chat();
+        self.model = None;
+        // The crashed worker is unusable: start a fresh one at once.
+        self.bridge = spawn_worker(ctx, &self.params);
+        let now = js_sys::Date::now();
+        let again = self.last_crash_ms.is_some_and(|t| now - t < CRASH_WINDOW_MS);
+        self.last_crash_ms = Some(now);
+        match self.last_load.clone() {
+            Some(req) if !again => {
+                self.start_load(req);
+                self.set_status(LoadStatus::Loading { text: "The model stopped unexpectedly: restarting it".into(), fraction: None });
+            }
+            _ => self.fail(format!(
+                "the inference worker stopped ({error}). It may have run out of memory: try q4_k or a smaller model, \
+                 or press Retry"
+            )),
+        }
+    }
+
+    pub(super) fn on_worker(&mut self, ctx: &Context<Self>, out: FromWorker) {
+        match out {
+            FromWorker::Progress(p) => {
+                self.download_rate.push(js_sys::Date::now(), p.done);
+                let text = progress_text(&p, self.download_rate.rate());
+                self.set_status(LoadStatus::Loading { text, fraction: progress_fraction(&p) });
+            }
+            FromWorker::Ready(info) => {
+                let how = if info.from_cache { "loaded from cache" } else { "loaded" };
+                let mut summary = format!("{} ({}, {} layers) {how} in {:.1} s", info.name, info.weight_types, info.n_layer, info.load_ms / 1000.0);
+                if let Some(m) = info.memory_bytes {
+                    summary.push_str(&format!(" · {} MB of memory", mb(m as u64)));
+                }
+                if let Some(n) = self.notice.take() {
+                    summary.push_str(&format!(" · {n}"));
+                }
+                self.announce = format!("Ready: {summary}");
+                self.emit(HostEvent::Ready { model: info.name.clone() });
+                self.status = LoadStatus::Ready { summary };
+                self.model = Some(info);
+            }
+            FromWorker::Notice(n) => match &mut self.status {
+                LoadStatus::Ready { summary } => summary.push_str(&format!(" · {n}")),
+                _ => self.notice = Some(n),
+            },
+            FromWorker::LoadError(e) => self.fail(e),
+            FromWorker::Prefill { turn, done, total } => self.chat.on_prefill(turn, done, total),
+            FromWorker::Token { turn, text } => {
+                if self.chat.running_turn() == Some(turn) {
+                    self.emit(HostEvent::Token { turn, text: text.clone() });
+                }
+                self.chat.on_token(turn, &text);
+            }
+            FromWorker::Done(d) => {
+                if self.chat.on_done(&d) {
+                    self.speed = Some(speed_text(&d));
+                    self.worker_memory = d.memory_bytes;
+                    self.announce = format!("Bot: {}", d.text.trim());
+                    let stop = match d.stop {
+                        StopReason::Eos => "eos",
+                        StopReason::MaxTokens => "max_tokens",
+                        StopReason::ContextFull => "context_full",
+                        StopReason::Cancelled => "cancelled",
+                    };
+                    self.emit(HostEvent::Reply { turn: d.turn, text: d.text.trim_start().to_string(), stop: stop.into() });
+                    self.save_chat();
+                }
+            }
+            FromWorker::TurnError { turn, message } => {
+                if self.chat.running_turn() == Some(turn) {
+                    self.emit(HostEvent::Error { message: message.clone() });
+                }
+                self.chat.on_error(turn, &message);
+                self.save_chat();
+            }
+            FromWorker::Crashed(e) => self.on_crash(ctx, e),
+            FromWorker::Cached(listing) => self.stored = Some(listing),
+        }
+    }
+}
