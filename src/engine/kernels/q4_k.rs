@@ -78,7 +78,7 @@ pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
     use super::super::activations::ActRow;
-    use super::super::q8_0::avx2::{hsum, splat_f16, PREFETCH};
+    use super::super::q8_0::avx2::{f16_pairs, hsum, interleave4, pairs_to_tile, splat_f16, PREFETCH};
     use super::{scales_and_mins_words, BLOCK_BYTES};
     use std::arch::x86_64::*;
 
@@ -169,8 +169,7 @@ pub mod avx2 {
     }
 
     /// Four weight rows against `C` activation rows with the rows side by side in each
-    /// register: 8 packed bytes of each row (a 4x4 transpose of 8-byte units per 32 bytes
-    /// loaded), against 8 activations broadcast to all four. Each row then owns four i16
+    /// register: 8 packed bytes of each row (`interleave4`), against 8 activations broadcast to all four. Each row then owns four i16
     /// lanes, so the four `maddubs` of one 32-weight sub-block are summed in i16 (≤ 4 · 2 ·
     /// 15 · 127, no overflow) and meet their scales in a single `madd`: 5 multiplies per
     /// 128 products instead of 8, and 4·C accumulators instead of 16·C spilled ones.
@@ -179,7 +178,7 @@ pub mod avx2 {
         let nb = x[0].d.len();
         let m4 = _mm256_set1_epi8(0x0F);
         // For sub-block s: i16 lanes 4i..4i+4 of each half take byte 8i + s of that half
-        // (the half holds two rows' eight scales; see `scales`).
+        // (each half of `scales` holds two rows' eight scales).
         let pick: [__m256i; 8] = std::array::from_fn(|s| {
             let b = |i: i8| i * 8 + s as i8;
             let (z, lo, hi) = (-1i8, b(0), b(1));
@@ -192,30 +191,18 @@ pub mod avx2 {
             let sm: [[u32; 4]; 4] = std::array::from_fn(|r| {
                 scales_and_mins_words(std::slice::from_raw_parts(blk[r].add(4), 12).try_into().unwrap())
             });
-            // Bytes: [r0 scales | r1 scales || r2 scales | r3 scales] and the same for mins
-            // in the order the mins term below needs: [r0 | r2 || r1 | r3] ... split in two.
+            // Scale bytes [r0 | r1 || r2 | r3], eight per row; the mins as i16, rows [r0 || r2]
+            // and [r1 || r3], the order in which `hadd` below yields [r0 r0 r1 r1 | r2 r2 r3 r3].
             let word = |r: usize, i: usize| sm[r][i] as i32;
             let scales = _mm256_setr_epi32(word(0, 0), word(0, 1), word(1, 0), word(1, 1), word(2, 0), word(2, 1), word(3, 0), word(3, 1));
             let mins_02 = _mm256_cvtepu8_epi16(_mm_setr_epi32(word(0, 2), word(0, 3), word(2, 2), word(2, 3)));
             let mins_13 = _mm256_cvtepu8_epi16(_mm_setr_epi32(word(1, 2), word(1, 3), word(3, 2), word(3, 3)));
-            let f16s = |off: usize| {
-                let h = |r: usize| (blk[r].add(off) as *const i16).read_unaligned();
-                _mm256_cvtph_ps(_mm_setr_epi16(h(0), h(0), h(1), h(1), h(2), h(2), h(3), h(3)))
-            };
-            let (d, dmin) = (f16s(0), f16s(2));
+            let (d, dmin) = (f16_pairs(&blk, 0), f16_pairs(&blk, 2));
             let mut isum = [_mm256_setzero_si256(); C];
             for j in 0..4 {
                 // Bytes 32j..32j+32 of each row; unit t holds weights 64j+8t.. (low nibbles)
                 // and 64j+32+8t.. (high nibbles) of all four rows.
-                let q: [__m256i; 4] = std::array::from_fn(|r| _mm256_loadu_si256(blk[r].add(16 + 32 * j) as *const __m256i));
-                let (ab_lo, ab_hi) = (_mm256_unpacklo_epi64(q[0], q[1]), _mm256_unpackhi_epi64(q[0], q[1]));
-                let (cd_lo, cd_hi) = (_mm256_unpacklo_epi64(q[2], q[3]), _mm256_unpackhi_epi64(q[2], q[3]));
-                let units = [
-                    _mm256_permute2x128_si256::<0x20>(ab_lo, cd_lo),
-                    _mm256_permute2x128_si256::<0x20>(ab_hi, cd_hi),
-                    _mm256_permute2x128_si256::<0x31>(ab_lo, cd_lo),
-                    _mm256_permute2x128_si256::<0x31>(ab_hi, cd_hi),
-                ];
+                let units = interleave4(blk.map(|p| _mm256_loadu_si256(p.add(16 + 32 * j) as *const __m256i)));
                 let lo = units.map(|u| _mm256_and_si256(u, m4));
                 let hi = units.map(|u| _mm256_and_si256(_mm256_srli_epi16(u, 4), m4));
                 let s_lo = _mm256_shuffle_epi8(scales, pick[2 * j]);
@@ -245,18 +232,9 @@ pub mod avx2 {
                 acc[c] = _mm256_fmadd_ps(t, _mm256_set1_ps(*x[c].d.get_unchecked(sb)), acc[c]);
             }
         }
-        let mut out = [[0f32; C]; 4];
-        for c in 0..C {
-            let mut lanes = [0f32; 8];
-            _mm256_storeu_ps(lanes.as_mut_ptr(), acc[c]);
-            for r in 0..4 {
-                out[r][c] = lanes[2 * r] + lanes[2 * r + 1];
-            }
-        }
-        out
+        pairs_to_tile(&acc)
     }
 }
-
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128 {
     use super::super::activations::ActRow;
