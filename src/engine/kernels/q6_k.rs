@@ -72,11 +72,21 @@ pub mod avx2 {
         let nb = x[0].d.len();
         let m4 = _mm256_set1_epi8(0x0F);
         let m30 = _mm256_set1_epi8(0x30);
+        // pick[i]: i16 lane 2i in the low 128-bit half, lane 2i + 1 in the high half.
+        let pick: [__m256i; 4] = std::array::from_fn(|i| {
+            let (a, b) = (4 * i as i16, 4 * i as i16 + 2);
+            // Little-endian i16 (first byte, first byte + 1): the byte pair of one lane.
+            let (lo, hi) = (a | (a + 1) << 8, b | (b + 1) << 8);
+            _mm256_setr_epi16(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi)
+        });
         let mut acc = [[_mm256_setzero_ps(); C]; R];
         for sb in 0..nb {
             let mut blk = [std::ptr::null::<u8>(); R];
             let mut d = [_mm256_setzero_ps(); R];
             let mut sc16 = [_mm256_setzero_si256(); R];
+            // Scales of each half `n` as i16, the same eight in both 128-bit halves, so one
+            // byte shuffle per 32 weights splats scale 2i to the low half and 2i+1 to the high.
+            let mut sc_half = [[_mm256_setzero_si256(); 2]; R];
             for r in 0..R {
                 blk[r] = w[r].as_ptr().add(sb * BLOCK_BYTES);
                 if C == 1 {
@@ -86,6 +96,10 @@ pub mod avx2 {
                 }
                 d[r] = splat_f16(blk[r].add(208));
                 sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(blk[r].add(192) as *const __m128i));
+                sc_half[r] = [
+                    _mm256_permute2x128_si256::<0x00>(sc16[r], sc16[r]),
+                    _mm256_permute2x128_si256::<0x11>(sc16[r], sc16[r]),
+                ];
             }
             let mut isum = [[_mm256_setzero_si256(); C]; R];
             for n in 0..2 {
@@ -104,9 +118,7 @@ pub mod avx2 {
                             _ => _mm256_srli_epi16(qh, 2),
                         };
                         q[r] = _mm256_or_si256(low, _mm256_and_si256(high, m30));
-                        let g = 8 * n + 2 * i;
-                        let (sa, sb2) = (*blk[r].add(192 + g) as i8, *blk[r].add(193 + g) as i8);
-                        s[r] = _mm256_set_m128i(_mm_set1_epi16(sb2 as i16), _mm_set1_epi16(sa as i16));
+                        s[r] = _mm256_shuffle_epi8(sc_half[r][n], pick[i]);
                     }
                     for c in 0..C {
                         let xv = _mm256_loadu_si256(x[c].qs.as_ptr().add(sb * 256 + 128 * n + 32 * i) as *const __m256i);
