@@ -119,16 +119,9 @@ pub struct BenchArgs {
 /// Entry point of the `dialogpt` binary; `alloc` is the binary's global allocator.
 pub fn main(alloc: &'static peak_alloc::PeakAlloc) -> std::process::ExitCode {
     let cli = Cli::parse();
-    // candle's own worker pool (the few candle ops left: layer norms, adds, f32 matmuls)
-    // spins 25,000 times after each op before sleeping, taking a core from our rayon kernel
-    // threads; sleeping at once measured +15 % prefill at 2 threads on medium q4_k
-    // (`dialogpt bench --threads 2`, 141 -> 164 tok/s), decode unchanged. Set before the pool
-    // starts; a value the user set wins.
-    if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
-        std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "0");
-    }
     if let Some(n) = cli.threads {
-        // candle sizes its thread use from this variable; set it before any work starts.
+        // candle sizes its barrier pool (which also runs our kernels) from this variable;
+        // set it before any work starts.
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }

@@ -4,7 +4,7 @@
 //! each group of `R` rows meets the activation rows `C` at a time, so a prompt batch reads
 //! each weight block from memory once per tile row instead of once per token, and the
 //! group's few KB of weights stay in L1 while the activation rows stream past. Natively the
-//! weight rows are split across rayon's threads (each writes its own output columns);
+//! weight rows are split across candle's barrier-pool threads (each writes its own output columns);
 //! wasm32 runs on one thread.
 
 use super::activations::{ActRow, QuantActs};
@@ -120,56 +120,67 @@ unsafe fn run_tile<K: TileKernel>(w: &[&[u8]], x: &[ActRow], out: &mut [f32]) {
     }
 }
 
-fn tile(format: WeightFormat, arch: Arch, w: &[&[u8]], x: &[ActRow], out: &mut [f32]) {
-    // SAFETY: `matmul` checked that `arch` is available and that every row is long enough.
-    unsafe {
-        match (format, arch) {
-            (WeightFormat::Q8_0, Arch::Scalar) => run_tile::<Q8_0Scalar>(w, x, out),
-            (WeightFormat::Q4K, Arch::Scalar) => run_tile::<Q4KScalar>(w, x, out),
-            (WeightFormat::Q6K, Arch::Scalar) => run_tile::<Q6KScalar>(w, x, out),
-            #[cfg(target_arch = "x86_64")]
-            (WeightFormat::Q8_0, Arch::Avx2) => run_tile::<Q8_0Avx2>(w, x, out),
-            #[cfg(target_arch = "x86_64")]
-            (WeightFormat::Q4K, Arch::Avx2) => run_tile::<Q4KAvx2>(w, x, out),
-            #[cfg(target_arch = "x86_64")]
-            (WeightFormat::Q6K, Arch::Avx2) => run_tile::<Q6KAvx2>(w, x, out),
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            (WeightFormat::Q8_0, Arch::Simd128) => run_tile::<Q8_0Simd128>(w, x, out),
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            (WeightFormat::Q4K, Arch::Simd128) => run_tile::<Q4KSimd128>(w, x, out),
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            (WeightFormat::Q6K, Arch::Simd128) => run_tile::<Q6KSimd128>(w, x, out),
-            #[allow(unreachable_patterns)]
-            _ => panic!("kernel path {arch:?} is not available on this target"),
-        }
-    }
-}
-
 /// Raw output pointer shared by the threads; each writes disjoint elements.
 #[derive(Clone, Copy)]
 struct OutPtr(*mut f32);
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
-/// Weight rows `rows` against every activation row, into `out` (`[m, n]`).
+/// Weight rows `rows` against every activation row, into `out` (`[m, n]`): picks the kernel
+/// once per call, so the per-row loops below call it directly.
 fn rows_range(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &QuantActs, rows: std::ops::Range<usize>, out: OutPtr) {
+    let shape = tile_shape(format, arch, acts.m);
+    // SAFETY: `matmul` checked that `arch` is available and that every row is long enough.
+    unsafe {
+        match (format, arch) {
+            (WeightFormat::Q8_0, Arch::Scalar) => rows_with::<Q8_0Scalar>(w, n, acts, rows, out, shape),
+            (WeightFormat::Q4K, Arch::Scalar) => rows_with::<Q4KScalar>(w, n, acts, rows, out, shape),
+            (WeightFormat::Q6K, Arch::Scalar) => rows_with::<Q6KScalar>(w, n, acts, rows, out, shape),
+            #[cfg(target_arch = "x86_64")]
+            (WeightFormat::Q8_0, Arch::Avx2) => rows_with::<Q8_0Avx2>(w, n, acts, rows, out, shape),
+            #[cfg(target_arch = "x86_64")]
+            (WeightFormat::Q4K, Arch::Avx2) => rows_with::<Q4KAvx2>(w, n, acts, rows, out, shape),
+            #[cfg(target_arch = "x86_64")]
+            (WeightFormat::Q6K, Arch::Avx2) => rows_with::<Q6KAvx2>(w, n, acts, rows, out, shape),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            (WeightFormat::Q8_0, Arch::Simd128) => rows_with::<Q8_0Simd128>(w, n, acts, rows, out, shape),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            (WeightFormat::Q4K, Arch::Simd128) => rows_with::<Q4KSimd128>(w, n, acts, rows, out, shape),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            (WeightFormat::Q6K, Arch::Simd128) => rows_with::<Q6KSimd128>(w, n, acts, rows, out, shape),
+            #[allow(unreachable_patterns)]
+            _ => panic!("kernel path {arch:?} is not available on this target"),
+        }
+    }
+}
+
+/// `rows_range` for one kernel, in tiles of `(rows_per_tile, cols)`.
+///
+/// # Safety
+/// As for [`TileKernel::tile`].
+unsafe fn rows_with<K: TileKernel>(
+    w: &[u8],
+    n: usize,
+    acts: &QuantActs,
+    rows: std::ops::Range<usize>,
+    out: OutPtr,
+    (rows_per_tile, cols): (usize, usize),
+) {
     let row_bytes = w.len() / n;
     let m = acts.m;
-    let (rows_per_tile, cols) = tile_shape(format, arch, m);
     let mut buf = [0f32; R * C];
     debug_assert!(rows_per_tile <= R && cols <= C);
-    let xrows: Vec<ActRow> = (0..m).map(|i| acts.row(i)).collect();
     if m == 1 && rows_per_tile == 1 {
         // Decode: one dot product per weight row, no tile bookkeeping.
-        let x = [xrows[0]];
+        let x = [acts.row(0)];
         for r in rows {
-            let wr = [&w[r * row_bytes..(r + 1) * row_bytes]];
-            tile(format, arch, &wr, &x, &mut buf[..1]);
+            let dot = K::tile::<1, 1>(&[&w[r * row_bytes..(r + 1) * row_bytes]], &x)[0][0];
             // SAFETY: (0, r) is inside [1, n]; only this call writes it.
-            unsafe { *out.0.add(r) = buf[0] };
+            *out.0.add(r) = dot;
         }
         return;
     }
+    let xrows: Vec<ActRow> = (0..m).map(|i| acts.row(i)).collect();
     let mut r0 = rows.start;
     while r0 < rows.end {
         let nr = rows_per_tile.min(rows.end - r0);
@@ -180,11 +191,11 @@ fn rows_range(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &Quant
         let mut c0 = 0;
         while c0 < m {
             let nc = cols.min(m - c0);
-            tile(format, arch, &wr[..nr], &xrows[c0..c0 + nc], &mut buf[..nr * nc]);
+            run_tile::<K>(&wr[..nr], &xrows[c0..c0 + nc], &mut buf[..nr * nc]);
             for c in 0..nc {
                 for r in 0..nr {
                     // SAFETY: (c0 + c, r0 + r) is inside [m, n]; only this call writes it.
-                    unsafe { *out.0.add((c0 + c) * n + r0 + r) = buf[r * nc + c] };
+                    *out.0.add((c0 + c) * n + r0 + r) = buf[r * nc + c];
                 }
             }
             c0 += nc;
@@ -207,16 +218,18 @@ pub fn matmul(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &Quant
     let ptr = OutPtr(out.as_mut_ptr());
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let threads = rayon::current_num_threads();
+        // candle's barrier pool, not rayon: its workers spin briefly between jobs before
+        // parking, and a token's ~100 products come microseconds apart, so they stay awake;
+        // rayon's sleep/wake cycle cost ~20 % of 2-thread decode in scheduler calls (`perf`).
+        // The candle ops left in the model use the same pool, so no two pools fight for cores.
+        let pool = candle_core::utils::barrier_pool();
         // Small products are not worth waking the pool.
-        if threads > 1 && n >= 4 * R && n * k * acts.m >= 1 << 18 {
-            use rayon::prelude::*;
-            // A few chunks per thread, so a thread slowed by other work is helped out.
-            let tasks = (threads * 4).min(n / R);
-            let per = n.div_ceil(tasks).next_multiple_of(R);
-            (0..n.div_ceil(per)).into_par_iter().for_each(|t| {
+        if pool.n_workers() > 0 && n >= 4 * R && n * k * acts.m >= 1 << 18 {
+            // Items are groups of R rows; the pool hands out a few contiguous runs per
+            // thread, so a thread slowed by other work is helped out.
+            pool.execute_chunked(n.div_ceil(R), |groups| {
                 let p = ptr;
-                rows_range(format, arch, w, n, acts, t * per..((t + 1) * per).min(n), p)
+                rows_range(format, arch, w, n, acts, groups.start * R..(groups.end * R).min(n), p)
             });
             return;
         }

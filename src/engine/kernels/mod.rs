@@ -4,7 +4,7 @@
 //! - `activations` — each input row quantized once (q8_0 or q8_K), not once per weight row;
 //! - `q8_0`, `q4_k`, `q6_k` — tile kernels (several weight rows × several input rows) in
 //!   scalar Rust, x86_64 AVX2 and wasm32 `simd128`;
-//! - `matmul` — the tiled driver, threaded with rayon natively;
+//! - `matmul` — the tiled driver, threaded natively (candle's barrier pool);
 //! - `arch` — which path runs (run-time detection on x86_64).
 //!
 //! Weights stay in GGUF's block layout inside candle's `QTensor` (no copy, no extra memory);
