@@ -5,6 +5,8 @@
 //! Rounding is to nearest, ties to even (as ggml's SIMD quantizers do), and quants are
 //! limited to ±127 so that the sign trick and `maddubs` of the x86 kernels never overflow.
 
+use super::parallel::{self, Disjoint};
+
 pub const QK8_0: usize = 32;
 pub const QK_K: usize = 256;
 
@@ -47,6 +49,22 @@ pub struct ActRow<'a> {
     pub bsums: &'a [i16],
 }
 
+/// Quantizes whole blocks of `x` into `qs` and `d`, and (q8_K) the sums of 16 into `bsums`.
+fn quantize_rows(x: &[f32], block: usize, qs: &mut [i8], d: &mut [f32], bsums: &mut [i16]) {
+    for ((xb, qb), d) in x.chunks_exact(block).zip(qs.chunks_exact_mut(block)).zip(d.iter_mut()) {
+        // A comparison, not f32::max: on wasm32 that is a call to fmaxf per element.
+        let amax = xb.iter().fold(0f32, |a, v| if v.abs() > a { v.abs() } else { a });
+        let id = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+        *d = amax / 127.0;
+        for (q, v) in qb.iter_mut().zip(xb) {
+            *q = round_even(v * id).clamp(-127.0, 127.0) as i8;
+        }
+    }
+    for (s, q) in bsums.iter_mut().zip(qs.chunks_exact(16)) {
+        *s = q.iter().map(|&v| v as i16).sum();
+    }
+}
+
 /// Round to nearest, ties to even, for |v| < 2^22 (adding 1.5 * 2^23 leaves no fraction bits).
 #[inline(always)]
 fn round_even(v: f32) -> f32 {
@@ -80,20 +98,17 @@ impl QuantActs {
         } else {
             self.bsums.clear();
         }
-        for ((xb, qb), d) in x.chunks_exact(block).zip(self.qs.chunks_exact_mut(block)).zip(self.d.iter_mut()) {
-            // A comparison, not f32::max: on wasm32 that is a call to fmaxf per element.
-            let amax = xb.iter().fold(0f32, |a, v| if v.abs() > a { v.abs() } else { a });
-            let id = if amax > 0.0 { 127.0 / amax } else { 0.0 };
-            *d = amax / 127.0;
-            for (q, v) in qb.iter_mut().zip(xb) {
-                *q = round_even(v * id).clamp(-127.0, 127.0) as i8;
-            }
-        }
-        if format == ActFormat::Q8K {
-            for (s, q) in self.bsums.iter_mut().zip(self.qs.chunks_exact(16)) {
-                *s = q.iter().map(|&v| v as i16).sum();
-            }
-        }
+        let (qs, d, bsums) = (Disjoint::new(&mut self.qs), Disjoint::new(&mut self.d), Disjoint::new(&mut self.bsums));
+        let (nb, ns) = (k / block, if format == ActFormat::Q8K { k / 16 } else { 0 });
+        // Rows are independent: a prompt batch splits them across the native threads.
+        parallel::for_ranges(m, 8, |rows| {
+            let x = &x[rows.start * k..rows.end * k];
+            // SAFETY: the ranges of rows are disjoint.
+            let (qs, d, bsums) = unsafe {
+                (qs.part(rows.start * k..rows.end * k), d.part(rows.start * nb..rows.end * nb), bsums.part(rows.start * ns..rows.end * ns))
+            };
+            quantize_rows(x, block, qs, d, bsums);
+        });
     }
 
     pub fn row(&self, i: usize) -> ActRow<'_> {

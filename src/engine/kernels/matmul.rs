@@ -9,7 +9,7 @@
 
 use super::activations::{ActRow, QuantActs};
 use super::arch::Arch;
-use super::{q4_k, q6_k, q8_0, WeightFormat};
+use super::{parallel, q4_k, q6_k, q8_0, WeightFormat};
 
 /// Most weight rows per tile.
 pub const R: usize = 4;
@@ -216,23 +216,11 @@ pub fn matmul(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &Quant
         return;
     }
     let ptr = OutPtr(out.as_mut_ptr());
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        // candle's barrier pool, not rayon: its workers spin briefly between jobs before
-        // parking, and a token's ~100 products come microseconds apart, so they stay awake;
-        // rayon's sleep/wake cycle cost ~20 % of 2-thread decode in scheduler calls (`perf`).
-        // The candle ops left in the model use the same pool, so no two pools fight for cores.
-        let pool = candle_core::utils::barrier_pool();
-        // Small products are not worth waking the pool.
-        if pool.n_workers() > 0 && n >= 4 * R && n * k * acts.m >= 1 << 18 {
-            // Items are groups of R rows; the pool hands out a few contiguous runs per
-            // thread, so a thread slowed by other work is helped out.
-            pool.execute_chunked(n.div_ceil(R), |groups| {
-                let p = ptr;
-                rows_range(format, arch, w, n, acts, groups.start * R..(groups.end * R).min(n), p)
-            });
-            return;
-        }
-    }
-    rows_range(format, arch, w, n, acts, 0..n, ptr);
+    // Items are groups of R weight rows, split across the native threads (each writes its
+    // own output columns) unless the product is too small to be worth waking them.
+    let min_split = if n * k * acts.m >= 1 << 18 { 4 } else { usize::MAX };
+    parallel::for_ranges(n.div_ceil(R), min_split, |groups| {
+        let p = ptr;
+        rows_range(format, arch, w, n, acts, groups.start * R..(groups.end * R).min(n), p)
+    });
 }

@@ -4,7 +4,7 @@
 //! - `activations` — each input row quantized once (q8_0 or q8_K), not once per weight row;
 //! - `q8_0`, `q4_k`, `q6_k` — tile kernels (several weight rows × several input rows) in
 //!   scalar Rust, x86_64 AVX2 and wasm32 `simd128`;
-//! - `matmul` — the tiled driver, threaded natively (candle's barrier pool);
+//! - `matmul` — the tiled driver, threaded natively (`parallel`: candle's barrier pool);
 //! - `arch` — which path runs (run-time detection on x86_64).
 //!
 //! Weights stay in GGUF's block layout inside candle's `QTensor` (no copy, no extra memory);
@@ -15,6 +15,7 @@ pub mod arch;
 pub mod exp;
 pub mod gelu;
 pub mod matmul;
+pub mod parallel;
 pub mod q4_k;
 pub mod q6_k;
 pub mod q8_0;
@@ -129,18 +130,31 @@ impl QuantMatrix {
     /// `[m, n] = x[m, k] · wᵀ (+ bias)` on the fastest path, reusing a per-thread buffer for
     /// the quantized activations.
     pub fn matmul_into(&self, x: &[f32], m: usize, bias: Option<&[f32]>, out: &mut [f32]) {
+        self.matmul_then(x, m, bias, |_| (), out);
+    }
+
+    /// `matmul_into`, then `then` on each output row in place (e.g. an activation function);
+    /// bias and `then` run on the native threads for prompt batches.
+    pub fn matmul_then(&self, x: &[f32], m: usize, bias: Option<&[f32]>, then: impl Fn(&mut [f32]) + Sync, out: &mut [f32]) {
         ACTS.with(|acts| {
             let mut acts = acts.borrow_mut();
             acts.quantize_into(self.format.act_format(), x, m, self.k);
             matmul::matmul(self.format, Arch::best(), self.bytes(), self.n, &acts, out);
         });
-        if let Some(b) = bias {
-            for row in out.chunks_exact_mut(self.n) {
-                for (o, b) in row.iter_mut().zip(b) {
-                    *o += b;
+        let n = self.n;
+        let rows = parallel::Disjoint::new(out);
+        parallel::for_ranges(m, 8, |range| {
+            // SAFETY: the ranges of rows are disjoint.
+            let part = unsafe { rows.part(range.start * n..range.end * n) };
+            for row in part.chunks_exact_mut(n) {
+                if let Some(b) = bias {
+                    for (o, b) in row.iter_mut().zip(b) {
+                        *o += b;
+                    }
                 }
+                then(row);
             }
-        }
+        });
     }
 
     /// `x`: `[m, k]` f32 → `[m, n]` (+ bias).
@@ -148,8 +162,8 @@ impl QuantMatrix {
         self.forward_then(x, bias, |_| ())
     }
 
-    /// `forward`, then `then` on the output values in place (e.g. an activation function).
-    pub fn forward_then(&self, x: &Tensor, bias: Option<&[f32]>, then: impl FnOnce(&mut [f32])) -> Result<Tensor> {
+    /// `forward`, then `then` on each output row in place (e.g. an activation function).
+    pub fn forward_then(&self, x: &Tensor, bias: Option<&[f32]>, then: impl Fn(&mut [f32]) + Sync) -> Result<Tensor> {
         let (m, k) = x.dims2()?;
         if k != self.k {
             return Err(crate::engine::EngineError::ShapeMismatch {
@@ -159,8 +173,7 @@ impl QuantMatrix {
             });
         }
         let mut out = vec![0f32; m * self.n];
-        with_f32(x, |xs| self.matmul_into(xs, m, bias, &mut out))?;
-        then(&mut out);
+        with_f32(x, |xs| self.matmul_then(xs, m, bias, then, &mut out))?;
         Ok(Tensor::from_vec(out, (m, self.n), &Device::Cpu)?)
     }
 }

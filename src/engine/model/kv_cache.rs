@@ -3,6 +3,7 @@
 
 use crate::engine::error::{EngineError, Result};
 use crate::engine::kernels::exp::exp;
+use crate::engine::kernels::parallel::{self, Disjoint};
 
 pub struct KvCache {
     /// `[n_head, capacity, head_dim]`, filled up to `len`.
@@ -12,8 +13,6 @@ pub struct KvCache {
     capacity: usize,
     n_head: usize,
     head_dim: usize,
-    /// Attention weights of one head over the cached positions (decode scratch).
-    scores: Vec<f32>,
 }
 
 impl KvCache {
@@ -26,7 +25,6 @@ impl KvCache {
             capacity,
             n_head,
             head_dim,
-            scores: Vec::with_capacity(capacity),
         })
     }
 
@@ -70,43 +68,56 @@ impl KvCache {
     /// just cached: `qkv` is the same fused projection (`[s, 3 * n_embd]`, queries first),
     /// `out` receives `[s, n_embd]`. Query `i` sees every position up to its own. Done query
     /// by query straight over the cache (no key/value copies, no score matrix, no mask):
-    /// a turn late in a long conversation then costs little more than the first one.
-    pub fn attend_new(&mut self, qkv: &[f32], s: usize, out: &mut [f32]) {
-        let e = self.n_head * self.head_dim;
+    /// a turn late in a long conversation then costs little more than the first one. Heads
+    /// are independent, so a prompt or a long context splits them across the native threads.
+    pub fn attend_new(&self, qkv: &[f32], s: usize, out: &mut [f32]) {
+        let (e, hd, cap) = (self.n_head * self.head_dim, self.head_dim, self.capacity);
         assert!(s <= self.len && qkv.len() == s * 3 * e && out.len() == s * e, "attend_new: bad shapes");
         let past = self.len - s;
-        for (i, (row, o)) in qkv.chunks_exact(3 * e).zip(out.chunks_exact_mut(e)).enumerate() {
-            self.attend_prefix(&row[..e], past + i + 1, o);
-        }
-    }
-
-    /// One query (`[n_embd]`, heads side by side) over the first `len` cached positions,
-    /// written to `out` (`[n_embd]`): per head, softmax(q·kᵀ / √head_dim) · v.
-    fn attend_prefix(&mut self, q: &[f32], len: usize, out: &mut [f32]) {
-        let hd = self.head_dim;
         let scale = 1.0 / (hd as f32).sqrt();
-        for h in 0..self.n_head {
-            let qh = &q[h * hd..(h + 1) * hd];
-            let keys = &self.k[h * self.capacity * hd..(h * self.capacity + len) * hd];
-            let values = &self.v[h * self.capacity * hd..(h * self.capacity + len) * hd];
-            self.scores.clear();
-            self.scores.extend(keys.chunks_exact(hd).map(|k| dot(qh, k) * scale));
-            // Comparisons, not f32::max (a call to fmaxf per element on wasm32).
-            let max = self.scores.iter().fold(f32::NEG_INFINITY, |m, &s| if s > m { s } else { m });
-            // Two passes, so that the exponentials vectorize (the sum has its own lanes).
-            for s in self.scores.iter_mut() {
-                let t = *s - max;
-                *s = exp(if t > -87.0 { t } else { -87.0 });
-            }
-            let inv_total = 1.0 / sum(&self.scores);
-            let oh = &mut out[h * hd..(h + 1) * hd];
-            oh.fill(0.0);
-            for (p, v) in self.scores.iter().zip(values.chunks_exact(hd)) {
-                let p = p * inv_total;
-                for (o, v) in oh.iter_mut().zip(v) {
-                    *o += p * v;
+        let min_split = if s * (past + s) * e >= 1 << 17 { 2 } else { usize::MAX };
+        let out = Disjoint::new(out);
+        parallel::for_ranges(self.n_head, min_split, |heads| {
+            SCORES.with(|scores| {
+                let scores = &mut scores.borrow_mut();
+                for h in heads {
+                    let (keys, values) = (&self.k[h * cap * hd..(h + 1) * cap * hd], &self.v[h * cap * hd..(h + 1) * cap * hd]);
+                    for (i, row) in qkv.chunks_exact(3 * e).enumerate() {
+                        let len = past + i + 1;
+                        // SAFETY: (query i, head h) owns these elements; heads go to one thread each.
+                        let o = unsafe { out.part(i * e + h * hd..i * e + (h + 1) * hd) };
+                        attend_head(&row[h * hd..(h + 1) * hd], &keys[..len * hd], &values[..len * hd], scale, scores, o);
+                    }
                 }
-            }
+            })
+        });
+    }
+}
+
+thread_local! {
+    /// Attention weights of one head over the cached positions, kept per thread.
+    static SCORES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One head of one query over `keys`/`values` (`[len, head_dim]` each), into `out`
+/// (`[head_dim]`): softmax(q·kᵀ · scale) · v.
+fn attend_head(q: &[f32], keys: &[f32], values: &[f32], scale: f32, scores: &mut Vec<f32>, out: &mut [f32]) {
+    let hd = q.len();
+    scores.clear();
+    scores.extend(keys.chunks_exact(hd).map(|k| dot(q, k) * scale));
+    // Comparisons, not f32::max (a call to fmaxf per element on wasm32).
+    let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| if s > m { s } else { m });
+    // Two passes, so that the exponentials vectorize (the sum has its own lanes).
+    for s in scores.iter_mut() {
+        let t = *s - max;
+        *s = exp(if t > -87.0 { t } else { -87.0 });
+    }
+    let inv_total = 1.0 / sum(scores);
+    out.fill(0.0);
+    for (p, v) in scores.iter().zip(values.chunks_exact(hd)) {
+        let p = p * inv_total;
+        for (o, v) in out.iter_mut().zip(v) {
+            *o += p * v;
         }
     }
 }
@@ -138,4 +149,62 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Causal attention written out plainly in f64: query `i` of `qkv` over positions `0..=past + i`.
+    fn reference(all: &[Vec<f32>], n_head: usize, hd: usize, past: usize, i: usize) -> Vec<f64> {
+        let e = n_head * hd;
+        let q = &all[past + i];
+        let mut out = vec![0f64; e];
+        for h in 0..n_head {
+            let score = |t: usize| -> f64 {
+                (0..hd).map(|d| q[h * hd + d] as f64 * all[t][e + h * hd + d] as f64).sum::<f64>() / (hd as f64).sqrt()
+            };
+            let scores: Vec<f64> = (0..=past + i).map(score).collect();
+            let max = scores.iter().cloned().fold(f64::MIN, f64::max);
+            let total: f64 = scores.iter().map(|s| (s - max).exp()).sum();
+            for (t, s) in scores.iter().enumerate() {
+                for d in 0..hd {
+                    out[h * hd + d] += (s - max).exp() / total * all[t][2 * e + h * hd + d] as f64;
+                }
+            }
+        }
+        out
+    }
+
+    /// A prompt after cached turns (large enough to be split across threads), then one decode
+    /// step, against the plain formula.
+    #[test]
+    fn attention_matches_the_formula() {
+        let (n_head, hd, past, s) = (4, 64, 40, 48);
+        let e = n_head * hd;
+        let mut seed = 0x2545_F491_u64;
+        let mut rand = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 2001) as f32 / 1000.0 - 1.0
+        };
+        let all: Vec<Vec<f32>> = (0..past + s + 1).map(|_| (0..3 * e).map(|_| rand()).collect()).collect();
+        let mut cache = KvCache::new(n_head, 128, hd).unwrap();
+        let mut check = |from: usize, count: usize, cache: &mut KvCache| {
+            let qkv: Vec<f32> = all[from..from + count].concat();
+            cache.append_qkv(&qkv, count).unwrap();
+            let mut out = vec![0f32; count * e];
+            cache.attend_new(&qkv, count, &mut out);
+            for i in 0..count {
+                let want = reference(&all, n_head, hd, from, i);
+                for (g, w) in out[i * e..(i + 1) * e].iter().zip(&want) {
+                    assert!((*g as f64 - w).abs() < 1e-5, "query {} of {count}: {g} vs {w}", from + i);
+                }
+            }
+        };
+        check(0, past, &mut cache);
+        check(past, s, &mut cache);
+        check(past + s, 1, &mut cache);
+    }
 }

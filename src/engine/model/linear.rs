@@ -30,7 +30,11 @@ impl LinearWeight {
     /// `forward`, then `then` applied in place to the output values.
     pub fn forward_then(&self, x: &Tensor, bias: Option<(&Tensor, &[f32])>, then: Option<fn(&mut [f32])>) -> Result<Tensor> {
         match self {
-            LinearWeight::Kernels(m) => m.forward_then(x, bias.map(|b| b.1), |v| then.into_iter().for_each(|f| f(v))),
+            LinearWeight::Kernels(m) => m.forward_then(x, bias.map(|b| b.1), |v| {
+                if let Some(f) = then {
+                    f(v)
+                }
+            }),
             LinearWeight::Candle(q) => {
                 let y = q.forward(x)?;
                 let y = match bias {
