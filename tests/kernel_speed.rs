@@ -29,7 +29,7 @@ fn time(mat: &QuantMatrix, m: usize, reps: usize) -> f64 {
 #[ignore]
 fn kernel_throughput() {
     println!("path {:?}, {} rayon threads", Arch::best(), rayon::current_num_threads());
-    for dtype in [GgmlDType::Q8_0, GgmlDType::Q4K, GgmlDType::Q6K] {
+    for dtype in [GgmlDType::Q8_0, GgmlDType::Q4K, GgmlDType::Q6K, GgmlDType::F16] {
         // 64 in cache (L2), then 24 MB that must come from memory.
         for (n, k, reps) in [(64, 1024, 2000), (6144, 1024, 20), (1024, 4096, 40)] {
             for m in [1, 64] {

@@ -1,6 +1,6 @@
 //! Activations quantized once per input row, before any weight row is visited: q8_0
 //! (blocks of 32, one f32 scale each) for q8_0 weights, q8_K (blocks of 256, one f32 scale,
-//! plus the sums of every 16 quants) for k-quant weights.
+//! plus the sums of every 16 quants) for k-quant weights; f16 weights take them as f32.
 //!
 //! Rounding is to nearest, ties to even (as ggml's SIMD quantizers do), and quants are
 //! limited to ±127 so that the sign trick and `maddubs` of the x86 kernels never overflow.
@@ -16,6 +16,8 @@ pub enum ActFormat {
     Q8_0,
     /// 256 quants per scale, with sums of each 16.
     Q8K,
+    /// Not quantized (f16 weights); rows in whole blocks of 8.
+    F32,
 }
 
 impl ActFormat {
@@ -23,6 +25,7 @@ impl ActFormat {
         match self {
             ActFormat::Q8_0 => QK8_0,
             ActFormat::Q8K => QK_K,
+            ActFormat::F32 => 8,
         }
     }
 }
@@ -39,6 +42,8 @@ pub struct QuantActs {
     pub d: Vec<f32>,
     /// `[m, k / 16]`, q8_K only.
     pub bsums: Vec<i16>,
+    /// `[m, k]`, F32 only (and then the only field in use).
+    pub xs: Vec<f32>,
 }
 
 /// One quantized row.
@@ -47,6 +52,8 @@ pub struct ActRow<'a> {
     pub qs: &'a [i8],
     pub d: &'a [f32],
     pub bsums: &'a [i16],
+    /// F32 only.
+    pub xs: &'a [f32],
 }
 
 /// Quantizes whole blocks of `x` into `qs` and `d`, and (q8_K) the sums of 16 into `bsums`.
@@ -74,7 +81,7 @@ fn round_even(v: f32) -> f32 {
 
 impl QuantActs {
     pub fn empty(format: ActFormat) -> Self {
-        Self { format, m: 0, k: 0, qs: Vec::new(), d: Vec::new(), bsums: Vec::new() }
+        Self { format, m: 0, k: 0, qs: Vec::new(), d: Vec::new(), bsums: Vec::new(), xs: Vec::new() }
     }
 
     pub fn quantize(format: ActFormat, x: &[f32], m: usize, k: usize) -> Self {
@@ -91,6 +98,11 @@ impl QuantActs {
         self.format = format;
         self.m = m;
         self.k = k;
+        if format == ActFormat::F32 {
+            self.xs.clear();
+            self.xs.extend_from_slice(x);
+            return;
+        }
         self.qs.resize(m * k, 0);
         self.d.resize(m * k / block, 0.0);
         if format == ActFormat::Q8K {
@@ -112,13 +124,19 @@ impl QuantActs {
     }
 
     pub fn row(&self, i: usize) -> ActRow<'_> {
+        if self.format == ActFormat::F32 {
+            return ActRow { qs: &[], d: &[], bsums: &[], xs: &self.xs[i * self.k..(i + 1) * self.k] };
+        }
         let nb = self.k / self.format.block();
         let bsums = if self.format == ActFormat::Q8K { &self.bsums[i * self.k / 16..(i + 1) * self.k / 16] } else { &[] };
-        ActRow { qs: &self.qs[i * self.k..(i + 1) * self.k], d: &self.d[i * nb..(i + 1) * nb], bsums }
+        ActRow { qs: &self.qs[i * self.k..(i + 1) * self.k], d: &self.d[i * nb..(i + 1) * nb], bsums, xs: &[] }
     }
 
     /// The values the kernels actually multiply, `[m, k]` (for tests).
     pub fn dequantize(&self) -> Vec<f32> {
+        if self.format == ActFormat::F32 {
+            return self.xs.clone();
+        }
         let block = self.format.block();
         self.qs.chunks_exact(block).zip(&self.d).flat_map(|(q, d)| q.iter().map(move |&v| v as f32 * d)).collect()
     }

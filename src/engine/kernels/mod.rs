@@ -2,7 +2,7 @@
 //! formats the models use (q8_0, q4_K, q6_K):
 //!
 //! - `activations` — each input row quantized once (q8_0 or q8_K), not once per weight row;
-//! - `q8_0`, `q4_k`, `q6_k` — tile kernels (several weight rows × several input rows) in
+//! - `q8_0`, `q4_k`, `q6_k`, `f16` — tile kernels (several weight rows × several input rows) in
 //!   scalar Rust, x86_64 AVX2 and wasm32 `simd128`;
 //! - `matmul` — the tiled driver, threaded natively (`parallel`: candle's barrier pool);
 //! - `arch` — which path runs (run-time detection on x86_64).
@@ -13,6 +13,7 @@
 pub mod activations;
 pub mod arch;
 pub mod exp;
+pub mod f16;
 pub mod gelu;
 pub mod matmul;
 pub mod parallel;
@@ -35,6 +36,8 @@ pub enum WeightFormat {
     Q8_0,
     Q4K,
     Q6K,
+    /// Natively only: on wasm32 candle's f32 path stays (no simd128 kernel here).
+    F16,
 }
 
 impl WeightFormat {
@@ -43,6 +46,8 @@ impl WeightFormat {
             GgmlDType::Q8_0 => Some(WeightFormat::Q8_0),
             GgmlDType::Q4K => Some(WeightFormat::Q4K),
             GgmlDType::Q6K => Some(WeightFormat::Q6K),
+            #[cfg(target_arch = "x86_64")]
+            GgmlDType::F16 => Some(WeightFormat::F16),
             _ => None,
         }
     }
@@ -57,6 +62,7 @@ impl WeightFormat {
             WeightFormat::Q8_0 => q8_0::BLOCK_BYTES,
             WeightFormat::Q4K => q4_k::BLOCK_BYTES,
             WeightFormat::Q6K => q6_k::BLOCK_BYTES,
+            WeightFormat::F16 => f16::BLOCK_BYTES,
         }
     }
 
@@ -65,6 +71,7 @@ impl WeightFormat {
         match self {
             WeightFormat::Q8_0 => ActFormat::Q8_0,
             WeightFormat::Q4K | WeightFormat::Q6K => ActFormat::Q8K,
+            WeightFormat::F16 => ActFormat::F32,
         }
     }
 }

@@ -94,6 +94,7 @@ pub mod avx2 {
     /// The CPU must support AVX2, FMA and F16C; every row holds `x[0].d.len()` super-blocks.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+        // Prompt tiles of four rows have their own formulation.
         if R == 4 && C > 1 {
             let out = interleaved::<C>(w[..].try_into().unwrap(), x);
             return std::array::from_fn(|r| out[r]);

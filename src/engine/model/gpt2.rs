@@ -6,6 +6,7 @@ use super::kv_cache::KvCache;
 use super::linear::{Linear, LinearWeight};
 use crate::engine::config::Gpt2Config;
 use crate::engine::error::{EngineError, Result};
+use crate::engine::kernels::WeightFormat;
 use crate::engine::weights::store::WeightStore;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
@@ -17,7 +18,7 @@ const PREFILL_CHUNK: usize = 256;
 
 /// The token embedding doubles as the output projection.
 enum TokenEmbedding {
-    /// f32/f16 weights, widened to f32 once.
+    /// f32/bf16 weights (and f16 where no kernel of ours takes it), widened to f32 once.
     Float(Tensor),
     Quantized(Arc<QTensor>),
 }
@@ -89,6 +90,8 @@ impl Gpt2Model {
         weight_types.push(tok.dtype());
         let separate_head = store.take("output.weight").ok();
         let wte = match tok.dtype() {
+            // f16 stays f16 where our kernels multiply it: the head then reads it in place.
+            GgmlDType::F16 if WeightFormat::from_dtype(GgmlDType::F16).is_some() => TokenEmbedding::Quantized(Arc::new(tok)),
             GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16 => TokenEmbedding::Float(tok.dequantize(&Device::Cpu)?),
             _ => TokenEmbedding::Quantized(Arc::new(tok)),
         };

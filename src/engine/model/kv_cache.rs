@@ -191,7 +191,7 @@ mod tests {
         };
         let all: Vec<Vec<f32>> = (0..past + s + 1).map(|_| (0..3 * e).map(|_| rand()).collect()).collect();
         let mut cache = KvCache::new(n_head, 128, hd).unwrap();
-        let mut check = |from: usize, count: usize, cache: &mut KvCache| {
+        let check = |from: usize, count: usize, cache: &mut KvCache| {
             let qkv: Vec<f32> = all[from..from + count].concat();
             cache.append_qkv(&qkv, count).unwrap();
             let mut out = vec![0f32; count * e];
