@@ -81,9 +81,9 @@ pub extern "C" fn alloc(len: usize) -> *mut u8 {
 
 /// Whole-model speed (model_speed.rs) on the GGUF file the host copied to `ptr`.
 #[no_mangle]
-pub extern "C" fn model_speed(ptr: *const u8, len: usize, prompt_tokens: usize, gen_tokens: usize) {
+pub extern "C" fn model_speed(ptr: *const u8, len: usize, prompt_tokens: usize, gen_tokens: usize, probe: u32) {
     std::panic::set_hook(Box::new(|info| say(&format!("panic: {info}"))));
     // SAFETY: the host filled `len` bytes at `ptr`, a buffer from `alloc`.
     let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
-    model_speed::run(bytes, prompt_tokens, gen_tokens);
+    model_speed::run(bytes, prompt_tokens, gen_tokens, probe != 0);
 }
