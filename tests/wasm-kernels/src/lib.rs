@@ -48,6 +48,11 @@ pub extern "C" fn run() -> u32 {
             n += 2;
         }
     }
+    for (m, rows) in [(1, 7), (5, 6)] {
+        kernels::check(GgmlDType::Q4K, m, rows, 4608, 12 + m as u64);
+        kernels::check(GgmlDType::Q6K, m, rows, 4608, 13 + m as u64);
+        n += 2;
+    }
     n
 }
 
