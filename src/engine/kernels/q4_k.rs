@@ -288,7 +288,7 @@ pub mod simd128 {
 
     /// Lane `S` of `v` in all eight i16 lanes (V8: two shuffles, no trip through a scalar).
     #[inline(always)]
-    fn splat16<const S: usize>(v: v128) -> v128 {
+    pub(crate) fn splat16<const S: usize>(v: v128) -> v128 {
         match S {
             0 => i16x8_shuffle::<0, 0, 0, 0, 0, 0, 0, 0>(v, v),
             1 => i16x8_shuffle::<1, 1, 1, 1, 1, 1, 1, 1>(v, v),
