@@ -149,6 +149,15 @@ fn threaded_split_matches_reference() {
     check(GgmlDType::Q6K, 5, 300, 512, 8);
 }
 
+/// Rows longer than the wasm decode kernels' 16-block pass (`decode` in q4_k.rs, q6_k.rs).
+#[test]
+fn long_rows_match_reference() {
+    for (m, n) in [(1, 7), (5, 6)] {
+        check(GgmlDType::Q4K, m, n, 4608, 12 + m as u64);
+        check(GgmlDType::Q6K, m, n, 4608, 13 + m as u64);
+    }
+}
+
 #[test]
 fn forward_adds_bias_and_rejects_other_types() {
     let (q, _) = weight(GgmlDType::Q8_0, 10, 64, 3);

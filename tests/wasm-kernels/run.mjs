@@ -1,6 +1,7 @@
 // node tests/wasm-kernels/run.mjs KERNELS.wasm — runs the wasm kernel checks; exit 1 on failure.
 // node tests/wasm-kernels/run.mjs KERNELS.wasm speed [0-3] — prints kernel throughput (speed.rs).
-// node tests/wasm-kernels/run.mjs KERNELS.wasm model FILE.gguf — whole-model prefill/decode speed.
+// node tests/wasm-kernels/run.mjs KERNELS.wasm model FILE.gguf — whole-model prefill/decode speed
+// (PROMPT_TOKENS, GEN_TOKENS; PROBE=0 skips the long-context probe, e.g. to profile decode alone).
 import { readFileSync } from 'node:fs';
 
 const bytes = readFileSync(process.argv[2]);
@@ -27,7 +28,7 @@ if (process.argv[3] === 'model') {
   const file = readFileSync(process.argv[4]);
   const ptr = instance.exports.alloc(file.length);
   new Uint8Array(memory.buffer, ptr, file.length).set(file);
-  instance.exports.model_speed(ptr, file.length, Number(process.env.PROMPT_TOKENS ?? 64), Number(process.env.GEN_TOKENS ?? 64));
+  instance.exports.model_speed(ptr, file.length, Number(process.env.PROMPT_TOKENS ?? 64), Number(process.env.GEN_TOKENS ?? 64), Number(process.env.PROBE ?? 1));
   process.exit(0);
 }
 if (process.argv[3] === 'speed') {

@@ -153,6 +153,7 @@ pub mod avx2 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128 {
     use super::super::activations::ActRow;
+    use super::super::q4_k::simd128::splat16;
     use super::super::q8_0::simd128::{lanes_to_tile, load, reduce4, rows_f16};
     use super::BLOCK_BYTES;
     use core::arch::wasm32::*;
@@ -170,6 +171,10 @@ pub mod simd128 {
         for c in 0..C {
             assert!(x[c].qs.len() >= nb * 256 && x[c].d.len() >= nb && x[c].bsums.len() >= nb * 16);
         }
+        if C == 1 {
+            let v = decode(w, &x[0]);
+            return core::array::from_fn(|r| [v[r]; C]);
+        }
         let mut acc = [f32x4_splat(0.0); C];
         for sb in 0..nb {
             let blk: [&[u8]; R] = core::array::from_fn(|r| &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES]);
@@ -181,6 +186,115 @@ pub mod simd128 {
             }
         }
         lanes_to_tile(&acc)
+    }
+
+    /// Super-blocks per pass of `decode` (a 4096-wide row in one pass).
+    const CHUNK: usize = 16;
+
+    /// One activation row (decode): the same sums as `tile`, but each weight row's
+    /// super-blocks are visited in a row, so the rows are read one after another in address
+    /// order (four rows interleaved block by block defeat the hardware prefetcher: from
+    /// memory, as the LM head is, that halved decode's speed). The integer sums wait in a
+    /// small buffer for the float epilogue shared by the four rows.
+    #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
+    fn decode<const R: usize>(w: &[&[u8]; R], x: &ActRow) -> [f32; R] {
+        use core::mem::MaybeUninit;
+        let nb = x.d.len();
+        let mut acc = f32x4_splat(0.0);
+        let mut sb0 = 0;
+        while sb0 < nb {
+            let n = CHUNK.min(nb - sb0);
+            let mut isum = [[MaybeUninit::<v128>::uninit(); CHUNK]; R];
+            for r in 0..R {
+                for i in 0..n {
+                    let sb = sb0 + i;
+                    let blk = &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES];
+                    isum[r][i].write(row_sums(blk, &x.qs[sb * 256..sb * 256 + 256], &x.bsums[sb * 16..sb * 16 + 16]));
+                }
+            }
+            for i in 0..n {
+                let sb = sb0 + i;
+                let blk: [&[u8]; R] = core::array::from_fn(|r| &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES]);
+                // SAFETY: every row wrote entries 0..n above.
+                let is: [v128; R] = core::array::from_fn(|r| unsafe { isum[r][i].assume_init() });
+                let sums = f32x4_convert_i32x4(reduce4(&is));
+                acc = f32x4_add(acc, f32x4_mul(f32x4_mul(sums, rows_f16(&blk, 208)), f32x4_splat(x.d[sb])));
+            }
+            sb0 += n;
+        }
+        let lanes: [[f32; 1]; R] = lanes_to_tile(&[acc]);
+        core::array::from_fn(|r| lanes[r][0])
+    }
+
+    /// `Σ scale_g · (q - 32) · x` of one block (210 bytes) against its 256 activations `xq`
+    /// and their sums of 16 `bs`, four i32 lanes.
+    #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
+    #[cfg_attr(not(feature = "relaxed-simd"), inline(always))]
+    #[cfg_attr(feature = "relaxed-simd", inline)]
+    fn row_sums(blk: &[u8], xq: &[i8], bs: &[i16]) -> v128 {
+        assert!(blk.len() >= BLOCK_BYTES && xq.len() >= 256 && bs.len() >= 16);
+        let (p, x) = (blk.as_ptr(), xq.as_ptr() as *const u8);
+        let (low4, bits45) = (u8x16_splat(0x0F), u8x16_splat(0x30));
+        // SAFETY: the 16 scales are bytes 192..208 of the block.
+        let scales = unsafe { [i16x8_load_extend_i8x8(p.add(192) as *const i8), i16x8_load_extend_i8x8(p.add(200) as *const i8)] };
+        let mut acc = i32x4_splat(0);
+        for n in 0..2 {
+            // Scale of weights 128n + 32k + 16h.. : index 8n + 2k + h, lane 2k + h of scales[n].
+            let sv = scales[n];
+            let sp = [
+                splat16::<0>(sv),
+                splat16::<1>(sv),
+                splat16::<2>(sv),
+                splat16::<3>(sv),
+                splat16::<4>(sv),
+                splat16::<5>(sv),
+                splat16::<6>(sv),
+                splat16::<7>(sv),
+            ];
+            for h in 0..2 {
+                // SAFETY: offsets inside the block's 192 quant bytes and the 256 activations.
+                let (a, b, hb) = unsafe { (load(p.add(64 * n + 16 * h)), load(p.add(64 * n + 32 + 16 * h)), load(p.add(128 + 32 * n + 16 * h))) };
+                // As in `int_sums_relaxed`: two bits of `hb` moved to bits 4..5 of each byte.
+                let q = [
+                    v128_or(v128_and(a, low4), v128_and(i16x8_shl(hb, 4), bits45)),
+                    v128_or(v128_and(b, low4), v128_and(i16x8_shl(hb, 2), bits45)),
+                    v128_or(v128_and(u16x8_shr(a, 4), low4), v128_and(hb, bits45)),
+                    v128_or(v128_and(u16x8_shr(b, 4), low4), v128_and(u16x8_shr(hb, 2), bits45)),
+                ];
+                for k in 0..4 {
+                    // SAFETY: as above.
+                    let xv = unsafe { load(x.add(128 * n + 32 * k + 16 * h)) };
+                    // SAFETY: the relaxed build runs only where the page found relaxed SIMD (web/app).
+                    acc = i32x4_add(acc, unsafe { group_dot(xv, q[k], sp[2 * k + h]) });
+                }
+            }
+        }
+        // - 32 · Σ_g scale_g · (sum of the 16 activations of group g).
+        let bp = bs.as_ptr() as *const u8;
+        // SAFETY: 16 i16 sums.
+        let off = unsafe { i32x4_add(i32x4_dot_i16x8(scales[0], load(bp)), i32x4_dot_i16x8(scales[1], load(bp.add(16)))) };
+        i32x4_sub(acc, i32x4_shl(off, 5))
+    }
+
+    /// `Σ s · q · x` over 16 quants (0..63) `q` and activations `xv`, scale `s` splat i16.
+    ///
+    /// # Safety
+    /// In the relaxed build, the engine must support relaxed SIMD.
+    #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
+    #[cfg_attr(not(feature = "relaxed-simd"), inline(always))]
+    #[cfg_attr(feature = "relaxed-simd", inline)]
+    unsafe fn group_dot(xv: v128, q: v128, s: v128) -> v128 {
+        #[cfg(feature = "relaxed-simd")]
+        {
+            // ≤ 2 · 63 · 127 per i16 lane: no saturation.
+            i32x4_dot_i16x8(i16x8_relaxed_dot_i8x16_i7x16(xv, q), s)
+        }
+        #[cfg(not(feature = "relaxed-simd"))]
+        {
+            // Quants times scale in i16 (≤ 63 · 128), then i16 dot products.
+            let (ql, qh) = (i16x8_mul(u16x8_extend_low_u8x16(q), s), i16x8_mul(u16x8_extend_high_u8x16(q), s));
+            i32x4_add(i32x4_dot_i16x8(ql, i16x8_extend_low_i8x16(xv)), i32x4_dot_i16x8(qh, i16x8_extend_high_i8x16(xv)))
+        }
     }
 
     /// `Σ scale_g · (q - 32) · x` of super-block `sb` per (column, row), four i32 lanes each.

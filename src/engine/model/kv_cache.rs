@@ -101,20 +101,37 @@ thread_local! {
 
 /// One head of one query over `keys`/`values` (`[len, head_dim]` each), into `out`
 /// (`[head_dim]`): softmax(q·kᵀ · scale) · v.
-fn attend_head(q: &[f32], keys: &[f32], values: &[f32], scale: f32, scores: &mut Vec<f32>, out: &mut [f32]) {
-    let hd = q.len();
-    scores.clear();
-    scores.extend(keys.chunks_exact(hd).map(|k| dot(q, k) * scale));
+fn attend_head(q: &[f32], keys: &[f32], values: &[f32], scale: f32, weights: &mut Vec<f32>, out: &mut [f32]) {
+    weights.clear();
+    scores(q, keys, scale, weights);
     // Comparisons, not f32::max (a call to fmaxf per element on wasm32).
-    let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| if s > m { s } else { m });
+    let max = weights.iter().fold(f32::NEG_INFINITY, |m, &s| if s > m { s } else { m });
     // Two passes, so that the exponentials vectorize (the sum has its own lanes).
-    for s in scores.iter_mut() {
+    for s in weights.iter_mut() {
         let t = *s - max;
         *s = exp(if t > -87.0 { t } else { -87.0 });
     }
-    let inv_total = 1.0 / sum(scores);
+    let inv_total = 1.0 / sum(weights);
+    weighted_sum(weights, inv_total, values, out);
+}
+
+/// Appends `q · k · scale` for every key (rows of `q.len()`) to `out`.
+fn scores(q: &[f32], keys: &[f32], scale: f32, out: &mut Vec<f32>) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if q.len() % 8 == 0 {
+        return simd::scores(q, keys, scale, out);
+    }
+    out.extend(keys.chunks_exact(q.len()).map(|k| dot(q, k) * scale));
+}
+
+/// `out = Σ_p (w[p] · inv_total) · v_p` over the value rows (`out.len()` wide).
+fn weighted_sum(w: &[f32], inv_total: f32, values: &[f32], out: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if out.len() % 8 == 0 {
+        return simd::weighted_sum(w, inv_total, values, out);
+    }
     out.fill(0.0);
-    for (p, v) in scores.iter().zip(values.chunks_exact(hd)) {
+    for (p, v) in w.iter().zip(values.chunks_exact(out.len())) {
         let p = p * inv_total;
         for (o, v) in out.iter_mut().zip(v) {
             *o += p * v;
@@ -149,6 +166,100 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + tail
+}
+
+/// wasm32: the two loops of `attend_head` written with simd128 (LLVM's vectorization of
+/// `dot` ends each 64-wide product in a scalar sum of eight lanes, and keeps the output in
+/// memory). The sums come in another order than `dot`'s, so results may differ in the last
+/// bits from the portable path (which native builds keep).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::*;
+
+    #[inline(always)]
+    fn load(s: &[f32], i: usize) -> v128 {
+        assert!(i + 4 <= s.len());
+        // SAFETY: checked just above; wasm loads need no alignment.
+        unsafe { (s.as_ptr().add(i) as *const v128).read_unaligned() }
+    }
+
+    /// `[Σ a, Σ b, Σ c, Σ d]` of four vectors.
+    #[inline(always)]
+    fn reduce4(a: v128, b: v128, c: v128, d: v128) -> v128 {
+        let ab = f32x4_add(i32x4_shuffle::<0, 4, 1, 5>(a, b), i32x4_shuffle::<2, 6, 3, 7>(a, b));
+        let cd = f32x4_add(i32x4_shuffle::<0, 4, 1, 5>(c, d), i32x4_shuffle::<2, 6, 3, 7>(c, d));
+        f32x4_add(i32x4_shuffle::<0, 1, 4, 5>(ab, cd), i32x4_shuffle::<2, 3, 6, 7>(ab, cd))
+    }
+
+    /// Appends `q · k · scale` for every key (rows of `q.len()`, a multiple of 8) to `out`,
+    /// four keys at a time.
+    pub fn scores(q: &[f32], keys: &[f32], scale: f32, out: &mut Vec<f32>) {
+        let hd = q.len();
+        let n = keys.len() / hd;
+        out.reserve(n);
+        let mut p = 0;
+        while p + 4 <= n {
+            let k = &keys[p * hd..(p + 4) * hd];
+            let mut acc = [[f32x4_splat(0.0); 2]; 4];
+            for d in (0..hd).step_by(8) {
+                let (q0, q1) = (load(q, d), load(q, d + 4));
+                for (j, a) in acc.iter_mut().enumerate() {
+                    a[0] = f32x4_add(a[0], f32x4_mul(q0, load(k, j * hd + d)));
+                    a[1] = f32x4_add(a[1], f32x4_mul(q1, load(k, j * hd + d + 4)));
+                }
+            }
+            let [a, b, c, d] = acc.map(|a| f32x4_add(a[0], a[1]));
+            // SAFETY: v128 and [f32; 4] have the same size; every bit pattern is a valid f32.
+            let s: [f32; 4] = unsafe { core::mem::transmute(f32x4_mul(reduce4(a, b, c, d), f32x4_splat(scale))) };
+            out.extend_from_slice(&s);
+            p += 4;
+        }
+        for k in keys[p * hd..].chunks_exact(hd) {
+            let mut acc = f32x4_splat(0.0);
+            for d in (0..hd).step_by(4) {
+                acc = f32x4_add(acc, f32x4_mul(load(q, d), load(k, d)));
+            }
+            let z = f32x4_splat(0.0);
+            out.push(f32x4_extract_lane::<0>(reduce4(acc, z, z, z)) * scale);
+        }
+    }
+
+    /// `out = Σ_p (w[p] · inv_total) · v_p` over the value rows (`out.len()` wide, a multiple
+    /// of 8), the output kept in registers 32 columns at a time.
+    pub fn weighted_sum(w: &[f32], inv_total: f32, values: &[f32], out: &mut [f32]) {
+        let hd = out.len();
+        assert_eq!(values.len(), w.len() * hd);
+        let mut c0 = 0;
+        while c0 < hd {
+            if c0 + 32 <= hd {
+                let mut o = [f32x4_splat(0.0); 8];
+                for (p, &wp) in w.iter().enumerate() {
+                    let pv = f32x4_splat(wp * inv_total);
+                    for (j, o) in o.iter_mut().enumerate() {
+                        *o = f32x4_add(*o, f32x4_mul(pv, load(values, p * hd + c0 + 4 * j)));
+                    }
+                }
+                for (j, o) in o.iter().enumerate() {
+                    // SAFETY: c0 + 32 <= out.len().
+                    unsafe { (out.as_mut_ptr().add(c0 + 4 * j) as *mut v128).write_unaligned(*o) };
+                }
+                c0 += 32;
+            } else {
+                let mut o = [f32x4_splat(0.0); 2];
+                for (p, &wp) in w.iter().enumerate() {
+                    let pv = f32x4_splat(wp * inv_total);
+                    for (j, o) in o.iter_mut().enumerate() {
+                        *o = f32x4_add(*o, f32x4_mul(pv, load(values, p * hd + c0 + 4 * j)));
+                    }
+                }
+                for (j, o) in o.iter().enumerate() {
+                    // SAFETY: c0 + 8 <= out.len() (hd is a multiple of 8).
+                    unsafe { (out.as_mut_ptr().add(c0 + 4 * j) as *mut v128).write_unaligned(*o) };
+                }
+                c0 += 8;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ pub extern "C" fn run() -> u32 {
         if dialogpt_web::engine::kernels::arch::RELAXED_SIMD { " (with relaxed SIMD)" } else { "" }
     ));
     f16_conversion_is_exact();
+    quantizer_matches_scalar();
     let mut n = 0;
     for (s, &(m, rows)) in kernels::SHAPES.iter().enumerate() {
         for k in [32, 96, 512] {
@@ -47,6 +48,11 @@ pub extern "C" fn run() -> u32 {
             kernels::check(GgmlDType::Q6K, m, rows, k, 11 + s as u64 * 31 + k as u64);
             n += 2;
         }
+    }
+    for (m, rows) in [(1, 7), (5, 6)] {
+        kernels::check(GgmlDType::Q4K, m, rows, 4608, 12 + m as u64);
+        kernels::check(GgmlDType::Q6K, m, rows, 4608, 13 + m as u64);
+        n += 2;
     }
     n
 }
@@ -73,6 +79,32 @@ fn f16_conversion_is_exact() {
     say(&format!("f16 -> f32: {checked} finite values exact"));
 }
 
+/// The simd128 activation quantizer against the scalar formula of activations.rs, bit for bit:
+/// halves, zeros, a zero block, NaN, an infinity and -0.
+fn quantizer_matches_scalar() {
+    use dialogpt_web::engine::kernels::{ActFormat, QuantActs};
+    let k = 512;
+    let mut x: Vec<f32> = (0..4 * k).map(|i| ((i * 7919 % 2001) as f32 - 1000.0) * 0.0127).collect();
+    x[..256].iter_mut().enumerate().for_each(|(i, v)| *v = (i as f32 - 127.0) * 0.5); // halves
+    x[256..512].fill(0.0);
+    x[600] = f32::NAN;
+    x[1100] = f32::INFINITY;
+    x[1500] = -0.0;
+    for format in [ActFormat::Q8_0, ActFormat::Q8K] {
+        let a = QuantActs::quantize(format, &x, 4, k);
+        for (b, (xb, qb)) in x.chunks(format.block()).zip(a.qs.chunks(format.block())).enumerate() {
+            let amax = xb.iter().fold(0f32, |a, v| if v.abs() > a { v.abs() } else { a });
+            let id = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+            assert_eq!(a.d[b].to_bits(), (amax / 127.0).to_bits(), "{format:?} block {b} scale");
+            for (i, (&v, &q)) in xb.iter().zip(qb).enumerate() {
+                let want = (((v * id) + 12_582_912.0) - 12_582_912.0).clamp(-127.0, 127.0) as i8;
+                assert_eq!(q, want, "{format:?} block {b} quant {i} of {v}");
+            }
+        }
+    }
+    say("activation quantizer: same as the scalar formula");
+}
+
 /// A buffer of `len` bytes for the host to fill (never freed: one file per process).
 #[no_mangle]
 pub extern "C" fn alloc(len: usize) -> *mut u8 {
@@ -81,9 +113,9 @@ pub extern "C" fn alloc(len: usize) -> *mut u8 {
 
 /// Whole-model speed (model_speed.rs) on the GGUF file the host copied to `ptr`.
 #[no_mangle]
-pub extern "C" fn model_speed(ptr: *const u8, len: usize, prompt_tokens: usize, gen_tokens: usize) {
+pub extern "C" fn model_speed(ptr: *const u8, len: usize, prompt_tokens: usize, gen_tokens: usize, probe: u32) {
     std::panic::set_hook(Box::new(|info| say(&format!("panic: {info}"))));
     // SAFETY: the host filled `len` bytes at `ptr`, a buffer from `alloc`.
     let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
-    model_speed::run(bytes, prompt_tokens, gen_tokens);
+    model_speed::run(bytes, prompt_tokens, gen_tokens, probe != 0);
 }

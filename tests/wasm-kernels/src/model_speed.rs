@@ -10,7 +10,7 @@ fn argmax(v: &[f32]) -> u32 {
     v.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0 as u32
 }
 
-pub fn run(gguf: &[u8], prompt_tokens: usize, gen_tokens: usize) {
+pub fn run(gguf: &[u8], prompt_tokens: usize, gen_tokens: usize, probe: bool) {
     let t0 = now();
     let loaded = match LoadedModel::from_bytes(None, QuantType::Q8_0, gguf) {
         Ok(l) => l,
@@ -34,6 +34,9 @@ pub fn run(gguf: &[u8], prompt_tokens: usize, gen_tokens: usize) {
             prompt_tokens as f64 / prefill_ms * 1e3,
             gen_tokens as f64 / decode_ms * 1e3
         ));
+    }
+    if !probe {
+        return;
     }
     // A new 14-token message on an empty cache vs after 570 cached positions (turn 1 vs turn
     // 20 of a conversation): the difference is attention over the longer context.
