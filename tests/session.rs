@@ -97,10 +97,16 @@ fn stepping_streams_tokens_and_cancel_keeps_the_partial_reply() {
     let cfg = GenerationConfig::greedy(12);
     let full = s.predict("Does money buy happiness?", &[], &cfg).unwrap();
     let mut turn = s.begin("Does money buy happiness?", &[], &cfg).unwrap();
+    let prompt_len = turn.prompt().len();
     let mut streamed = Vec::new();
-    for _ in 0..3 {
+    for i in 0..3 {
         match s.step(&mut turn).unwrap() {
-            Step::Token { id, .. } => streamed.push(id),
+            Step::Token { id, .. } => {
+                // A token is handed out before it goes through the model: the first one costs
+                // the prompt only, and each later step feeds the previous token.
+                assert_eq!(s.cached_tokens(), prompt_len + i, "step {i}");
+                streamed.push(id)
+            }
             Step::Prefill { .. } => panic!("a short prompt is processed in one step"),
             Step::Finished(_) => panic!("finished too early"),
         }
