@@ -239,7 +239,7 @@ pub mod avx2 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128 {
     use super::super::activations::ActRow;
-    use super::super::q8_0::simd128::{lanes_to_tile, load, reduce4, rows_f16};
+    use super::super::q8_0::simd128::{decode_in_row_order, lanes_to_tile, load, reduce4, rows_f16};
     use super::{unpack_scales, BLOCK_BYTES};
     use core::arch::wasm32::*;
 
@@ -297,48 +297,26 @@ pub mod simd128 {
         i16x8_add(i16x8_shuffle::<0, 2, 4, 6, 8, 10, 12, 14>(b0, b1), i16x8_shuffle::<1, 3, 5, 7, 9, 11, 13, 15>(b0, b1))
     }
 
-    /// Super-blocks per pass of `decode` (a 4096-wide row in one pass).
-    const CHUNK: usize = 16;
-
-    /// One activation row (decode): the same sums as `tile`, but each weight row's
-    /// super-blocks are visited in a row, so the rows are read one after another in address
-    /// order. Four rows interleaved block by block are four short streams the hardware
-    /// prefetcher does not follow; from memory that cost decode a third of its speed. The
-    /// integer sums wait in a small buffer for the float epilogue shared by the four rows.
+    /// One activation row (decode): the same sums as `tile`, each weight row read in address
+    /// order (`decode_in_row_order`); a block's integer sums and mins wait for the float
+    /// epilogue shared by the four rows.
     #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
     fn decode<const R: usize>(w: &[&[u8]; R], x: &ActRow) -> [f32; R] {
-        use core::mem::MaybeUninit;
-        let nb = x.d.len();
-        let mut acc = f32x4_splat(0.0);
-        let mut sb0 = 0;
-        while sb0 < nb {
-            let n = CHUNK.min(nb - sb0);
-            let mut isum = [[MaybeUninit::<v128>::uninit(); CHUNK]; R];
-            let mut mins = [[MaybeUninit::<v128>::uninit(); CHUNK]; R];
-            for r in 0..R {
-                for i in 0..n {
-                    let sb = sb0 + i;
-                    let blk = &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES];
-                    let (sc, mn) = scales_mins(blk);
-                    isum[r][i].write(row_sums(blk, &x.qs[sb * 256..sb * 256 + 256], sc));
-                    mins[r][i].write(mn);
-                }
-            }
-            for i in 0..n {
-                let sb = sb0 + i;
-                let blk: [&[u8]; R] = core::array::from_fn(|r| &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES]);
-                let (d, dmin) = (rows_f16(&blk, 0), rows_f16(&blk, 2));
-                // SAFETY: every row wrote entries 0..n above.
-                let is: [v128; R] = core::array::from_fn(|r| unsafe { isum[r][i].assume_init() });
-                let p32 = per32(x, sb);
-                let ms: [v128; R] = core::array::from_fn(|r| i32x4_dot_i16x8(unsafe { mins[r][i].assume_init() }, p32));
-                let t = f32x4_sub(f32x4_mul(f32x4_convert_i32x4(reduce4(&is)), d), f32x4_mul(f32x4_convert_i32x4(reduce4(&ms)), dmin));
-                acc = f32x4_add(acc, f32x4_mul(t, f32x4_splat(x.d[sb])));
-            }
-            sb0 += n;
-        }
-        let lanes: [[f32; 1]; R] = lanes_to_tile(&[acc]);
-        core::array::from_fn(|r| lanes[r][0])
+        let block = |r: usize, sb: usize| &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES];
+        let sums = |r: usize, sb: usize| {
+            let blk = block(r, sb);
+            let (sc, mn) = scales_mins(blk);
+            (row_sums(blk, &x.qs[sb * 256..sb * 256 + 256], sc), mn)
+        };
+        decode_in_row_order::<R, (v128, v128)>(x.d.len(), sums, |sb, rows| {
+            let blk: [&[u8]; R] = core::array::from_fn(|r| block(r, sb));
+            let (d, dmin) = (rows_f16(&blk, 0), rows_f16(&blk, 2));
+            let p32 = per32(x, sb);
+            let is: [v128; R] = rows.map(|(s, _)| s);
+            let ms: [v128; R] = rows.map(|(_, m)| i32x4_dot_i16x8(m, p32));
+            let t = f32x4_sub(f32x4_mul(f32x4_convert_i32x4(reduce4(&is)), d), f32x4_mul(f32x4_convert_i32x4(reduce4(&ms)), dmin));
+            f32x4_mul(t, f32x4_splat(x.d[sb]))
+        })
     }
 
     /// The eight 6-bit scales and eight mins of a block as u16 lanes: `scales_and_mins_words`

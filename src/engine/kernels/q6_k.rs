@@ -154,7 +154,7 @@ pub mod avx2 {
 pub mod simd128 {
     use super::super::activations::ActRow;
     use super::super::q4_k::simd128::splat16;
-    use super::super::q8_0::simd128::{lanes_to_tile, load, reduce4, rows_f16};
+    use super::super::q8_0::simd128::{decode_in_row_order, lanes_to_tile, load, reduce4, rows_f16};
     use super::BLOCK_BYTES;
     use core::arch::wasm32::*;
 
@@ -188,42 +188,17 @@ pub mod simd128 {
         lanes_to_tile(&acc)
     }
 
-    /// Super-blocks per pass of `decode` (a 4096-wide row in one pass).
-    const CHUNK: usize = 16;
-
-    /// One activation row (decode): the same sums as `tile`, but each weight row's
-    /// super-blocks are visited in a row, so the rows are read one after another in address
-    /// order (four rows interleaved block by block defeat the hardware prefetcher: from
-    /// memory, as the LM head is, that halved decode's speed). The integer sums wait in a
-    /// small buffer for the float epilogue shared by the four rows.
+    /// One activation row (decode): the same sums as `tile`, each weight row read in address
+    /// order (`decode_in_row_order`, which matters most for the LM head, read from memory).
     #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
     fn decode<const R: usize>(w: &[&[u8]; R], x: &ActRow) -> [f32; R] {
-        use core::mem::MaybeUninit;
-        let nb = x.d.len();
-        let mut acc = f32x4_splat(0.0);
-        let mut sb0 = 0;
-        while sb0 < nb {
-            let n = CHUNK.min(nb - sb0);
-            let mut isum = [[MaybeUninit::<v128>::uninit(); CHUNK]; R];
-            for r in 0..R {
-                for i in 0..n {
-                    let sb = sb0 + i;
-                    let blk = &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES];
-                    isum[r][i].write(row_sums(blk, &x.qs[sb * 256..sb * 256 + 256], &x.bsums[sb * 16..sb * 16 + 16]));
-                }
-            }
-            for i in 0..n {
-                let sb = sb0 + i;
-                let blk: [&[u8]; R] = core::array::from_fn(|r| &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES]);
-                // SAFETY: every row wrote entries 0..n above.
-                let is: [v128; R] = core::array::from_fn(|r| unsafe { isum[r][i].assume_init() });
-                let sums = f32x4_convert_i32x4(reduce4(&is));
-                acc = f32x4_add(acc, f32x4_mul(f32x4_mul(sums, rows_f16(&blk, 208)), f32x4_splat(x.d[sb])));
-            }
-            sb0 += n;
-        }
-        let lanes: [[f32; 1]; R] = lanes_to_tile(&[acc]);
-        core::array::from_fn(|r| lanes[r][0])
+        let block = |r: usize, sb: usize| &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES];
+        let sums = |r: usize, sb: usize| row_sums(block(r, sb), &x.qs[sb * 256..sb * 256 + 256], &x.bsums[sb * 16..sb * 16 + 16]);
+        decode_in_row_order::<R, v128>(x.d.len(), sums, |sb, is| {
+            let blk: [&[u8]; R] = core::array::from_fn(|r| block(r, sb));
+            let sums = f32x4_convert_i32x4(reduce4(&is));
+            f32x4_mul(f32x4_mul(sums, rows_f16(&blk, 208)), f32x4_splat(x.d[sb]))
+        })
     }
 
     /// `Σ scale_g · (q - 32) · x` of one block (210 bytes) against its 256 activations `xq`
