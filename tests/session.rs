@@ -177,3 +177,31 @@ fn a_long_prompt_is_processed_in_chunks_and_can_be_stopped_midway() {
     assert_eq!(again.reply_ids, full.reply_ids);
     assert_eq!(again.stats.reused_tokens, PREFILL_STEP);
 }
+
+#[test]
+fn settling_after_a_reply_caches_it_whole_and_changes_nothing_else() {
+    let cfg = GenerationConfig::greedy(8);
+    let mut a = session();
+    let r1 = a.predict("Hello there", &[], &cfg).unwrap();
+    // `step` hands out the last token without feeding it.
+    assert_eq!(a.cached_tokens(), r1.history.len() - 1);
+    assert_eq!(a.settle(&r1.history).unwrap(), 1);
+    assert_eq!(a.cached_tokens(), r1.history.len());
+    // Settling again, or with a history the cache is not a prefix of, feeds nothing.
+    assert_eq!(a.settle(&r1.history).unwrap(), 0);
+    let other = [r1.history[1..].to_vec(), vec![50256, 50256]].concat();
+    assert_eq!(a.settle(&other).unwrap(), 0);
+    assert_eq!(a.cached_tokens(), r1.history.len());
+    // The next turn now computes only the new message, and replies as a session that never settled.
+    let r2 = a.predict("And then?", &r1.history, &cfg).unwrap();
+    assert_eq!(r2.stats.reused_tokens, r1.history.len());
+    assert_eq!(r2.stats.prefilled_tokens, r2.input_ids.len() - r1.history.len());
+    let mut b = session();
+    let b1 = b.predict("Hello there", &[], &cfg).unwrap();
+    let b2 = b.predict("And then?", &b1.history, &cfg).unwrap();
+    assert_eq!(r2.reply_ids, b2.reply_ids);
+    // A history too far ahead of the cache (another conversation) is left to the next turn.
+    let mut c = session();
+    assert_eq!(c.settle(&r2.history).unwrap(), 0);
+    assert_eq!(c.cached_tokens(), 0);
+}

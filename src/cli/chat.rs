@@ -91,6 +91,11 @@ fn interactive(session: &mut ChatSession, config: &crate::engine::GenerationConf
         if reply.stats.dropped_tokens > 0 {
             eprintln!("(the oldest {} tokens were dropped to fit the context)", reply.stats.dropped_tokens);
         }
+        // While the user reads and types: the reply's last token goes into the cache now,
+        // not at the start of the next turn.
+        if let Err(e) = session.settle(&reply.history) {
+            eprintln!("(could not extend the cache: {e}; the next turn rereads the conversation)");
+        }
         history = reply.history;
     }
 }

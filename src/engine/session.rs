@@ -95,6 +95,10 @@ pub enum Step {
 /// between (about a second for DialoGPT-medium in a browser), large enough for batched matmuls.
 pub const PREFILL_STEP: usize = 32;
 
+/// Most tokens [`ChatSession::settle`] feeds in one go: it runs between two messages, so it
+/// must stay short enough not to delay a message sent right away.
+pub const SETTLE_MAX: usize = 4;
+
 pub struct ChatSession {
     model: Gpt2Model,
     tokenizer: Gpt2Tokenizer,
@@ -177,6 +181,26 @@ impl ChatSession {
                 Err(e)
             }
         }
+    }
+
+    /// Between turns, while the user reads and types: brings the KV cache up to `history`
+    /// (normally the last reply's final token, which [`ChatSession::step`] hands out without
+    /// feeding), so that the next turn's prompt is only the new message. Does nothing unless
+    /// the cache is a prefix of `history` short of at most [`SETTLE_MAX`] tokens that fit the
+    /// context. Returns the number of tokens fed.
+    pub fn settle(&mut self, history: &[u32]) -> Result<usize> {
+        let (have, want) = (self.cached.len(), history.len());
+        let fits = want <= self.model.config().n_positions;
+        if want <= have || want - have > SETTLE_MAX || !fits || history[..have] != self.cached[..] {
+            return Ok(0);
+        }
+        let tail = &history[have..];
+        if let Err(e) = self.model.extend_cache(tail) {
+            self.reset_cache();
+            return Err(e);
+        }
+        self.cached.extend_from_slice(tail);
+        Ok(tail.len())
     }
 
     /// Forgets the KV cache (e.g. after "new chat").

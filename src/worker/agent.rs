@@ -16,6 +16,8 @@ pub enum Msg {
     Loaded { generation: u64, name: String, result: Result<Loaded, String>, load_ms: f64 },
     /// Advance the turn with this id by one token.
     Step(u64),
+    /// A reply is done: put its last token into the KV cache before the next message.
+    Settle,
 }
 
 /// When a turn started and when its first token came (for TTFT).
@@ -38,6 +40,9 @@ pub struct ChatWorker {
     /// Bumped by every Load; a download whose number is stale stops.
     load_generation: Rc<Cell<u64>>,
     ticker: Ticker,
+    /// The history of the reply just finished, for [`Msg::Settle`].
+    unsettled: Option<Vec<u32>>,
+    settle_ticker: Ticker,
 }
 
 thread_local! {
@@ -96,6 +101,7 @@ impl ChatWorker {
         // Free the old model first: two big models may not fit in wasm memory.
         self.session = None;
         self.active = None;
+        self.unsettled = None;
         let generation = self.load_generation.get() + 1;
         self.load_generation.set(generation);
         let (scope, current, id) = (scope.clone(), self.load_generation.clone(), self.client);
@@ -136,7 +142,10 @@ impl ChatWorker {
         }
     }
 
-    fn done(&self, scope: &WorkerScope<Self>, clock: TurnClock, r: crate::engine::Reply) {
+    fn done(&mut self, scope: &WorkerScope<Self>, clock: TurnClock, r: crate::engine::Reply) {
+        // After the reply is out (a task of its own, so Done is not held back by it).
+        self.unsettled = Some(r.history.clone());
+        self.settle_ticker.tick(0);
         let elapsed_ms = js_sys::Date::now() - clock.started_ms;
         let d = TurnDone {
             turn: clock.id,
@@ -149,6 +158,19 @@ impl ChatWorker {
             memory_bytes: memory_bytes(),
         };
         self.send(scope, FromWorker::Done(d));
+    }
+
+    /// Feeds the finished reply's last token while the user reads it (one forward pass
+    /// without logits), unless a new turn has already started.
+    fn settle(&mut self) {
+        let (Some(history), Some(session)) = (self.unsettled.take(), self.session.as_mut()) else { return };
+        if self.active.is_some() {
+            return;
+        }
+        if let Err(e) = session.settle(&history) {
+            // Not fatal: the cache was dropped and the next turn reads its whole prompt.
+            web_sys::console::warn_1(&format!("could not extend the cache after the reply: {e}").into());
+        }
     }
 
     /// Answers with the stored models after `change` (a deletion, or nothing) is done.
@@ -206,7 +228,9 @@ impl Worker for ChatWorker {
         install_error_report();
         let s = scope.clone();
         let ticker = Ticker::new(move |id| s.send_message(Msg::Step(id)));
-        Self { client: None, session: None, active: None, load_generation: Rc::new(Cell::new(0)), ticker }
+        let s = scope.clone();
+        let settle_ticker = Ticker::new(move |_| s.send_message(Msg::Settle));
+        Self { client: None, session: None, active: None, load_generation: Rc::new(Cell::new(0)), ticker, unsettled: None, settle_ticker }
     }
 
     fn update(&mut self, scope: &WorkerScope<Self>, msg: Msg) {
@@ -238,6 +262,7 @@ impl Worker for ChatWorker {
                 }
             }
             Msg::Step(id) => self.step(scope, id),
+            Msg::Settle => self.settle(),
         }
     }
 

@@ -181,6 +181,15 @@ impl Gpt2Model {
         Ok(self.head.forward(&h, None)?.squeeze(0)?)
     }
 
+    /// Puts `tokens` into the KV cache after the cached positions without computing logits
+    /// (no output projection: about a sixth of a medium token's work).
+    pub fn extend_cache(&mut self, tokens: &[u32]) -> Result<()> {
+        for chunk in tokens.chunks(PREFILL_CHUNK) {
+            self.hidden(chunk)?;
+        }
+        Ok(())
+    }
+
     /// Logits at every position of `tokens` (`[tokens, vocab]`), for checks against a reference.
     pub fn forward_all(&mut self, tokens: &[u32]) -> Result<Tensor> {
         let h = self.hidden(tokens)?;
