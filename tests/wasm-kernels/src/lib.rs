@@ -5,6 +5,7 @@
 
 #[path = "../../kernels.rs"]
 mod kernels;
+mod attention_speed;
 mod model_speed;
 mod speed;
 
@@ -37,6 +38,11 @@ pub extern "C" fn run() -> u32 {
     ));
     f16_conversion_is_exact();
     quantizer_matches_scalar();
+    // The simd128 attention loops (heads of 64, and 24: the 8-column tail), prompt and decode.
+    for (heads, width) in [(4, 64), (3, 24)] {
+        dialogpt_web::engine::model::kv_cache::check_against_reference(heads, width, &[41, 47, 1, 2]).unwrap();
+    }
+    say("attention: matches the plain formula");
     let mut n = 0;
     for (s, &(m, rows)) in kernels::SHAPES.iter().enumerate() {
         for k in [32, 96, 512] {
@@ -57,10 +63,14 @@ pub extern "C" fn run() -> u32 {
     n
 }
 
-/// Kernel throughput (speed.rs): 0 = every format, 1 = q8_0, 2 = q4_K, 3 = q6_K.
+/// Kernel throughput (speed.rs): 0 = every format, 1 = q8_0, 2 = q4_K, 3 = q6_K;
+/// 4 = attention over a long context (attention_speed.rs).
 #[no_mangle]
 pub extern "C" fn speed(which: u32) {
     std::panic::set_hook(Box::new(|info| say(&format!("panic: {info}"))));
+    if which == 4 {
+        return attention_speed::run();
+    }
     speed::run(which);
 }
 
