@@ -84,8 +84,13 @@ if (new Set(PROMPTS.map((p) => encode(p)[0])).size !== PROMPTS.length) throw new
 const PROMPT = PROMPTS[0];
 const CONV_TURNS = 20;
 const CONV_NEW_TOKENS = 16;
-const CONV_TEXTS = Array.from({ length: CONV_TURNS }, (_, i) =>
-  textOfTokens(13, `Tell me something new about the number ${i + 1}, my friend, and keep your answer short please`));
+// One conversation per run, each turn 13 tokens + eos. Conversations differ from their first
+// token on (so a new one reuses nothing of the last one's cache), and from the warm-up prompt.
+const CONV_OPENERS = ['Tell', 'Please tell', 'Now tell', 'Okay, tell', 'Hey, tell'];
+const convTexts = (run) => Array.from({ length: CONV_TURNS }, (_, i) =>
+  textOfTokens(13, `${CONV_OPENERS[run % CONV_OPENERS.length]} me something new about the number ${i + 1}, my friend, and keep your answer short please`));
+const CONV_TEXTS = Array.from({ length: RUNS }, (_, r) => convTexts(r));
+if (new Set(CONV_TEXTS.map((t) => encode(t[0])[0])).size !== CONV_TEXTS.length) throw new Error('conversations must differ in their first token');
 
 // ---------- small helpers ----------
 const median = (xs) => {
@@ -444,23 +449,27 @@ async function benchOurs(label, source, { speed = true, conversation = false } =
     res.speed_phase = { ...sampler.take(), ...(await pageMetrics(page)), worker_wasm: await oursWorkerMemory(page) };
   }
   if (conversation) {
-    // Turn 1 vs turn 20 of one conversation, the KV cache kept between turns.
+    // Turn 1 vs turn 20 of a conversation, the KV cache kept between turns; --runs
+    // conversations, each after "New chat" (single turns vary by ±50 ms here).
     await page.goto(web.url + '/' + oursQuery(source, CONV_NEW_TOKENS));
     await oursWaitReady(page);
     // One warm-up turn first (a fresh worker's first inference runs on V8's baseline wasm
     // code until the optimizing tier takes over), then a new conversation.
     await oursNewChat(page);
     await oursSend(page, PROMPTS[0]);
-    await oursNewChat(page);
-    await waitQuiet();
-    res.conversation = [];
-    for (let i = 0; i < CONV_TURNS; i++) {
-      const before = i === 0 ? 0 : res.conversation[i - 1].context_after;
-      const s = await oursSend(page, CONV_TEXTS[i]);
-      res.conversation.push({ turn: i + 1, context_before: before, context_after: s.context_after, ttft_ms: s.ttft_ms, page_ttft_ms: s.page_ttft_ms, decode_tok_s: s.decode_tok_s, generated: s.generated });
+    res.conversations = [];
+    for (let r = 0; r < RUNS; r++) {
+      await oursNewChat(page);
+      await waitQuiet();
+      const c = [];
+      for (let i = 0; i < CONV_TURNS; i++) {
+        const before = i === 0 ? 0 : c[i - 1].context_after;
+        const s = await oursSend(page, CONV_TEXTS[r][i]);
+        c.push({ turn: i + 1, context_before: before, context_after: s.context_after, ttft_ms: s.ttft_ms, page_ttft_ms: s.page_ttft_ms, decode_tok_s: s.decode_tok_s, generated: s.generated });
+      }
+      res.conversations.push(c);
+      log(`   conversation ${r + 1}: turn 1 TTFT ${c[0].ttft_ms} ms (context ${c[0].context_before}), turn ${CONV_TURNS} TTFT ${c[CONV_TURNS - 1].ttft_ms} ms (context ${c[CONV_TURNS - 1].context_before} → ${c[CONV_TURNS - 1].context_after})`);
     }
-    const c = res.conversation;
-    log(`   conversation: turn 1 TTFT ${c[0].ttft_ms} ms (context ${c[0].context_before}), turn ${CONV_TURNS} TTFT ${c[CONV_TURNS - 1].ttft_ms} ms (context ${c[CONV_TURNS - 1].context_before} → ${c[CONV_TURNS - 1].context_after})`);
     res.conversation_phase = { ...sampler.take(), worker_wasm: await oursWorkerMemory(page) };
   }
   await page.goto('about:blank');
@@ -556,7 +565,8 @@ async function benchWllama(label, ggufUrl, { coi = false, threads = 1, v = 3 } =
 function summarize(r) {
   if (r.error) return { engine: r.engine, label: r.label, error: r.error };
   const med = (arr, k) => median(arr.map((x) => x[k]));
-  const conv = r.conversation;
+  const convs = r.conversations ?? (r.conversation ? [r.conversation] : null);
+  const last = (c) => c[c.length - 1];
   const phases = [r.cold_phase, r.warm_phase, r.speed_phase, r.conversation_phase].filter(Boolean);
   return {
     engine: r.engine, label: r.label, error: r.error, kernels: r.kernels,
@@ -576,9 +586,11 @@ function summarize(r) {
     peak_renderer_rss_cold_mb: mb(r.cold_phase?.peak_renderer_rss || null),
     page_js_heap_mb: mb(r.speed_phase?.page_js_heap_used ?? r.cold_phase?.page_js_heap_used ?? null),
     code_kb: r.cold[0]?.code_bytes != null ? Math.round(r.cold[0].code_bytes / 1024) : null,
-    turn1_ttft_ms: conv ? conv[0].ttft_ms : null,
-    turn20_ttft_ms: conv ? conv[conv.length - 1].ttft_ms : null,
-    turn20_context: conv ? conv[conv.length - 1].context_before : null,
+    // Medians over the conversations.
+    turn1_ttft_ms: convs ? median(convs.map((c) => c[0].ttft_ms)) : null,
+    turn20_ttft_ms: convs ? median(convs.map((c) => last(c).ttft_ms)) : null,
+    turn20_context: convs ? median(convs.map((c) => last(c).context_before)) : null,
+    conversations: convs ? convs.length : null,
     other_cpu_cores_max: Math.max(...phases.map((p) => p.other_cpu_cores ?? 0)),
     runs: r.speed.length,
   };
