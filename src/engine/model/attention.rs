@@ -106,6 +106,15 @@ mod simd {
         unsafe { (s.as_mut_ptr().add(i) as *mut v128).write_unaligned(v) }
     }
 
+    /// `a · b + c`: one fused multiply-add in the relaxed build (x86 FMA), which also needs
+    /// one register less. The relaxed build compiles the callers with relaxed SIMD, so it inlines.
+    #[cfg(feature = "relaxed-simd")]
+    #[target_feature(enable = "relaxed-simd")]
+    #[inline]
+    fn madd(a: v128, b: v128, c: v128) -> v128 {
+        f32x4_relaxed_madd(a, b, c)
+    }
+    #[cfg(not(feature = "relaxed-simd"))]
     #[inline(always)]
     fn madd(a: v128, b: v128, c: v128) -> v128 {
         f32x4_add(f32x4_mul(a, b), c)
@@ -120,6 +129,7 @@ mod simd {
     }
 
     /// `out[p] = q · k_p · scale` (rows of `q.len()`, a multiple of 8), four keys at a time.
+    #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
     pub fn scores(q: &[f32], keys: &[f32], scale: f32, out: &mut [f32]) {
         let hd = q.len();
         assert!(hd % 8 == 0 && keys.len() == out.len() * hd);
@@ -165,6 +175,7 @@ mod simd {
 
     /// `out += Σ_p (w[p] · inv_total) · v_p` (`out.len()` wide, a multiple of 8): 32 columns
     /// at a time, then 8.
+    #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
     pub fn add_weighted(w: &[f32], inv_total: f32, values: &[f32], out: &mut [f32]) {
         let hd = out.len();
         assert!(values.len() == w.len() * hd);
@@ -180,7 +191,9 @@ mod simd {
     }
 
     /// Columns `c0..c0 + 4W` of `add_weighted`, kept in `W` registers over every position.
-    #[inline(always)]
+    #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
+    #[cfg_attr(not(feature = "relaxed-simd"), inline(always))]
+    #[cfg_attr(feature = "relaxed-simd", inline)]
     fn add_weighted_cols<const W: usize>(hd: usize, w: &[f32], inv_total: f32, values: &[f32], out: &mut [f32], c0: usize) {
         assert!(c0 + 4 * W <= hd && values.len() == w.len() * hd);
         let mut o: [v128; W] = core::array::from_fn(|j| load(out, c0 + 4 * j));
