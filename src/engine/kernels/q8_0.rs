@@ -288,6 +288,9 @@ pub mod simd128 {
         for c in 0..C {
             assert!(x[c].qs.len() >= nb * 32 && x[c].d.len() >= nb);
         }
+        if C == 1 {
+            return core::array::from_fn(|r| [decode_row(&w[r][..nb * BLOCK_BYTES], &x[0]); C]);
+        }
         let mut acc = [f32x4_splat(0.0); C];
         for b in 0..nb {
             let blk: [&[u8]; R] = core::array::from_fn(|r| &w[r][b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES]);
@@ -309,5 +312,60 @@ pub mod simd128 {
             }
         }
         lanes_to_tile(&acc)
+    }
+
+    /// `Σ q · x` of one block at `blk` (32 weights after the 2-byte scale) and its 32
+    /// activations at `xq`, in four i32 lanes.
+    ///
+    /// # Safety
+    /// `blk` must point to a whole block and `xq` to 32 readable bytes.
+    #[inline(always)]
+    unsafe fn block_sum(blk: *const u8, xq: *const u8) -> v128 {
+        let mut s = i32x4_splat(0);
+        for h in 0..4 {
+            s = i32x4_add(s, i32x4_dot_i16x8(load_i16(blk.add(2 + 8 * h)), load_i16(xq.add(8 * h))));
+        }
+        s
+    }
+
+    /// The f16 scale of the block at `blk`, as bits.
+    ///
+    /// # Safety
+    /// `blk` must point to a whole block.
+    #[inline(always)]
+    unsafe fn scale_bits(blk: *const u8) -> u32 {
+        u16::from_le_bytes([*blk, *blk.add(1)]) as u32
+    }
+
+    /// One weight row against one activation row (decode), the row read in address order:
+    /// four rows interleaved block by block (the tile's order) are four short streams that
+    /// the hardware prefetcher does not follow, and the browser has no prefetch instruction.
+    /// The tile's float step is shared here by four consecutive blocks of the row.
+    fn decode_row(w: &[u8], x: &ActRow) -> f32 {
+        let nb = w.len() / BLOCK_BYTES;
+        assert!(x.qs.len() >= nb * 32 && x.d.len() >= nb);
+        let (wp, xp) = (w.as_ptr(), x.qs.as_ptr() as *const u8);
+        let mut acc = f32x4_splat(0.0);
+        let mut b = 0;
+        // SAFETY: blocks b..b + 4 < nb of the row and their activations exist (asserted above).
+        unsafe {
+            while b + 4 <= nb {
+                let blk = wp.add(b * BLOCK_BYTES);
+                let at = |i: usize| blk.add(i * BLOCK_BYTES);
+                let sums = [0, 1, 2, 3].map(|i| block_sum(at(i), xp.add((b + i) * 32)));
+                let wd = f16x4_to_f32(u32x4(scale_bits(at(0)), scale_bits(at(1)), scale_bits(at(2)), scale_bits(at(3))));
+                let xd = load(x.d.as_ptr().add(b) as *const u8);
+                acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(reduce4(&sums)), f32x4_mul(wd, xd)));
+                b += 4;
+            }
+        }
+        let mut total = f32x4_extract_lane::<0>(acc) + f32x4_extract_lane::<1>(acc) + f32x4_extract_lane::<2>(acc) + f32x4_extract_lane::<3>(acc);
+        for b in b..nb {
+            // SAFETY: as above, one block at a time.
+            let (s, bits) = unsafe { (reduce4(&[block_sum(wp.add(b * BLOCK_BYTES), xp.add(b * 32))]), scale_bits(wp.add(b * BLOCK_BYTES))) };
+            let d = f32x4_extract_lane::<0>(f16x4_to_f32(u32x4(bits, 0, 0, 0)));
+            total += i32x4_extract_lane::<0>(s) as f32 * (d * x.d[b]);
+        }
+        total
     }
 }
