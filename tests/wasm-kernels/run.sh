@@ -5,6 +5,11 @@
 #                                               1 = q8_0, 2 = q4_K, 3 = q6_K); prints, never asserts
 #   tests/wasm-kernels/run.sh model FILE.gguf [node options, e.g. --cpu-prof]
 #                                               whole model: 64-token prefill, 64 decoded tokens
+#                                               (speed 4: attention over a long context)
+#   tests/wasm-kernels/run.sh perf speed N | perf model FILE.gguf
+#                                               the same under Linux perf with V8's jitdump: the
+#                                               hottest wasm functions, and how to see their x86
+#                                               code (register spills, loads V8 did not fold)
 # KERNEL_FEATURES=relaxed-simd builds the relaxed-SIMD kernels (node 20 runs them with
 # --experimental-wasm-relaxed-simd, added here; newer node needs no flag).
 set -euo pipefail
@@ -26,5 +31,18 @@ case "$mode" in
     check) node "${NODE_FLAGS[@]}" tests/wasm-kernels/run.mjs "$wasm" ;;
     speed) node "${NODE_FLAGS[@]}" tests/wasm-kernels/run.mjs "$wasm" speed "${2:-0}" ;;
     model) node "${NODE_FLAGS[@]}" "${@:3}" tests/wasm-kernels/run.mjs "$wasm" model "$2" ;;
-    *) echo "usage: $0 [speed [0-3] | model FILE.gguf [node options]]" >&2; exit 2 ;;
+    perf)
+        # --perf-prof writes a jitdump of the code V8 generates; `perf inject --jit` merges it
+        # so that perf report/annotate name the wasm functions and show their instructions.
+        out="${PERF_DIR:-/tmp/wasm-kernels-perf}"
+        rm -rf "$out" && mkdir -p "$out"
+        args=()
+        for a in "${@:2}"; do [ -e "$a" ] && a="$(realpath "$a")"; args+=("$a"); done
+        script="$PWD/tests/wasm-kernels/run.mjs"
+        (cd "$out" && perf record -k 1 -q -o perf.data node "${NODE_FLAGS[@]}" --perf-prof "$script" "$wasm" "${args[@]}")
+        perf inject --jit -i "$out/perf.data" -o "$out/perf.jit.data"
+        perf report -i "$out/perf.jit.data" --no-children --sort symbol 2>/dev/null | grep -v '^#' | grep . | head -15
+        echo "instructions of one: perf annotate -i $out/perf.jit.data --stdio -s 'JS:<symbol above>'"
+        ;;
+    *) echo "usage: $0 [speed [0-4] | model FILE.gguf [node options] | perf speed N | perf model FILE.gguf]" >&2; exit 2 ;;
 esac
