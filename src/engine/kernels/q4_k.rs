@@ -250,7 +250,7 @@ pub mod simd128 {
     // The relaxed build compiles the whole tile with relaxed SIMD, so `int_sums_relaxed` inlines.
     #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
     pub fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
-        assert!(R <= 4, "at most four weight rows per tile");
+        assert!(R <= 4 && C <= 4, "at most four weight rows and four columns per tile");
         let nb = x[0].d.len();
         for r in 0..R {
             assert!(w[r].len() >= nb * BLOCK_BYTES);
@@ -278,15 +278,26 @@ pub mod simd128 {
             }
             let isum = int_sums::<R, C>(&blk, &xq, &sc);
             let (d, dmin) = (rows_f16(&blk, 0), rows_f16(&blk, 2));
-            for c in 0..C {
-                let p32 = per32(&x[c], sb);
-                let msum: [v128; R] = core::array::from_fn(|r| i32x4_dot_i16x8(mins[r], p32));
-                let t = f32x4_sub(
-                    f32x4_mul(f32x4_convert_i32x4(reduce4(&isum[c])), d),
-                    f32x4_mul(f32x4_convert_i32x4(reduce4(&msum)), dmin),
-                );
-                acc[c] = f32x4_add(acc[c], f32x4_mul(t, f32x4_splat(x[c].d[sb])));
+            // Written out per column (`C <= 4`): as a loop, which LLVM keeps rolled, V8 recomputes
+            // `d`, `dmin`, the widened mins and the constants in every iteration.
+            macro_rules! column {
+                ($c:literal) => {
+                    if $c < C {
+                        let c = $c;
+                        let p32 = per32(&x[c], sb);
+                        let msum: [v128; R] = core::array::from_fn(|r| i32x4_dot_i16x8(mins[r], p32));
+                        let t = f32x4_sub(
+                            f32x4_mul(f32x4_convert_i32x4(reduce4(&isum[c])), d),
+                            f32x4_mul(f32x4_convert_i32x4(reduce4(&msum)), dmin),
+                        );
+                        acc[c] = f32x4_add(acc[c], f32x4_mul(t, f32x4_splat(x[c].d[sb])));
+                    }
+                };
             }
+            column!(0);
+            column!(1);
+            column!(2);
+            column!(3);
         }
         lanes_to_tile(&acc)
     }
