@@ -470,8 +470,12 @@ pub mod simd128 {
     #[target_feature(enable = "relaxed-simd")]
     #[inline]
     unsafe fn int_sums_relaxed<const R: usize, const C: usize>(blk: &[&[u8]; R], xq: &[*const i8; C], sc: &[[u16; 8]; R]) -> [[v128; R]; C] {
+        use core::mem::MaybeUninit;
         let low4 = u8x16_splat(0x0F);
-        let mut isum = [[i32x4_splat(0); R]; C];
+        // Written by the first pair of sub-blocks, not zeroed first: zeroing the array (it lives
+        // in memory, the row loop stays rolled) is a `memory.fill` call per super-block.
+        let mut isum = MaybeUninit::<[[v128; R]; C]>::uninit();
+        let out = isum.as_mut_ptr() as *mut v128;
         for j in 0..4 {
             // Activations 64j..64j+32 meet the low nibbles, 64j+32..64j+64 the high ones.
             let xv: [[v128; 4]; C] = core::array::from_fn(|c| core::array::from_fn(|i| load(xq[c].add(64 * j + 16 * i) as *const u8)));
@@ -484,10 +488,12 @@ pub mod simd128 {
                     // ≤ 2 · 2 · 15 · 127 per i16 lane: no saturation.
                     let lo = i16x8_add(i16x8_relaxed_dot_i8x16_i7x16(xv[c][0], nib[0]), i16x8_relaxed_dot_i8x16_i7x16(xv[c][1], nib[1]));
                     let hi = i16x8_add(i16x8_relaxed_dot_i8x16_i7x16(xv[c][2], nib[2]), i16x8_relaxed_dot_i8x16_i7x16(xv[c][3], nib[3]));
-                    isum[c][r] = i32x4_add(isum[c][r], i32x4_add(i32x4_dot_i16x8(lo, s_lo), i32x4_dot_i16x8(hi, s_hi)));
+                    let v = i32x4_add(i32x4_dot_i16x8(lo, s_lo), i32x4_dot_i16x8(hi, s_hi));
+                    let o = out.add(c * R + r);
+                    *o = if j == 0 { v } else { i32x4_add(*o, v) };
                 }
             }
         }
-        isum
+        isum.assume_init()
     }
 }
