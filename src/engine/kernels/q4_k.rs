@@ -240,7 +240,7 @@ pub mod avx2 {
 pub mod simd128 {
     use super::super::activations::ActRow;
     use super::super::q8_0::simd128::{decode_in_row_order, lanes_to_tile, load, reduce4, rows_f16};
-    use super::{unpack_scales, BLOCK_BYTES};
+    use super::BLOCK_BYTES;
     use core::arch::wasm32::*;
 
     /// Up to four weight rows (`R <= 4`) against `C` activation rows. The integer sums of a
@@ -250,7 +250,7 @@ pub mod simd128 {
     // The relaxed build compiles the whole tile with relaxed SIMD, so `int_sums_relaxed` inlines.
     #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
     pub fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
-        assert!(R <= 4, "at most four weight rows per tile");
+        assert!(R <= 4 && C <= 4, "at most four weight rows and four columns per tile");
         let nb = x[0].d.len();
         for r in 0..R {
             assert!(w[r].len() >= nb * BLOCK_BYTES);
@@ -264,26 +264,40 @@ pub mod simd128 {
         }
         let mut acc = [f32x4_splat(0.0); C];
         for sb in 0..nb {
-            let blk: [&[u8]; R] = core::array::from_fn(|r| &w[r][sb * BLOCK_BYTES..(sb + 1) * BLOCK_BYTES]);
-            let xq: [*const i8; C] = core::array::from_fn(|c| x[c].qs[sb * 256..].as_ptr());
-            let mut sc = [[0u8; 8]; R];
-            let mut mn = [[0u8; 8]; R];
+            // SAFETY: every row holds `nb` blocks and every column `nb` · 256 activations (asserted).
+            let blk: [&[u8]; R] = core::array::from_fn(|r| unsafe { core::slice::from_raw_parts(w[r].as_ptr().add(sb * BLOCK_BYTES), BLOCK_BYTES) });
+            let xq: [*const i8; C] = core::array::from_fn(|c| unsafe { x[c].qs.as_ptr().add(sb * 256) });
+            // The scales as u16 (the integer loops splat them from memory), the mins as u16 lanes.
+            let mut sc = [[0u16; 8]; R];
+            let mut mins = [u16x8_splat(0); R];
             for r in 0..R {
-                (sc[r], mn[r]) = unpack_scales(&blk[r][4..16]);
+                let (s, m) = scales_mins(blk[r]);
+                // SAFETY: 16 bytes into `sc[r]`.
+                unsafe { v128_store(sc[r].as_mut_ptr() as *mut v128, s) };
+                mins[r] = m;
             }
             let isum = int_sums::<R, C>(&blk, &xq, &sc);
             let (d, dmin) = (rows_f16(&blk, 0), rows_f16(&blk, 2));
-            // SAFETY: `mn[r]` holds 8 bytes.
-            let mins: [v128; R] = core::array::from_fn(|r| unsafe { u16x8_load_extend_u8x8(mn[r].as_ptr()) });
-            for c in 0..C {
-                let p32 = per32(&x[c], sb);
-                let msum: [v128; R] = core::array::from_fn(|r| i32x4_dot_i16x8(mins[r], p32));
-                let t = f32x4_sub(
-                    f32x4_mul(f32x4_convert_i32x4(reduce4(&isum[c])), d),
-                    f32x4_mul(f32x4_convert_i32x4(reduce4(&msum)), dmin),
-                );
-                acc[c] = f32x4_add(acc[c], f32x4_mul(t, f32x4_splat(x[c].d[sb])));
+            // Written out per column (`C <= 4`): as a loop, which LLVM keeps rolled, V8 recomputes
+            // `d`, `dmin`, the widened mins and the constants in every iteration.
+            macro_rules! column {
+                ($c:literal) => {
+                    if $c < C {
+                        let c = $c;
+                        let p32 = per32(&x[c], sb);
+                        let msum: [v128; R] = core::array::from_fn(|r| i32x4_dot_i16x8(mins[r], p32));
+                        let t = f32x4_sub(
+                            f32x4_mul(f32x4_convert_i32x4(reduce4(&isum[c])), d),
+                            f32x4_mul(f32x4_convert_i32x4(reduce4(&msum)), dmin),
+                        );
+                        acc[c] = f32x4_add(acc[c], f32x4_mul(t, f32x4_splat(x[c].d[sb])));
+                    }
+                };
             }
+            column!(0);
+            column!(1);
+            column!(2);
+            column!(3);
         }
         lanes_to_tile(&acc)
     }
@@ -294,7 +308,10 @@ pub mod simd128 {
     fn per32(x: &ActRow, sb: usize) -> v128 {
         let bs = x.bsums[sb * 16..].as_ptr() as *const u8;
         let (b0, b1) = (load(bs), load(bs.wrapping_add(16)));
-        i16x8_add(i16x8_shuffle::<0, 2, 4, 6, 8, 10, 12, 14>(b0, b1), i16x8_shuffle::<1, 3, 5, 7, 9, 11, 13, 15>(b0, b1))
+        // Pairs added by dot products with ones (≤ 32 · 127: the narrowing never saturates);
+        // V8 lowers the two-input i16 shuffles this replaces to several instructions each.
+        let ones = i16x8_splat(1);
+        i16x8_narrow_i32x4(i32x4_dot_i16x8(b0, ones), i32x4_dot_i16x8(b1, ones))
     }
 
     /// One activation row (decode): the same sums as `tile`, each weight row read in address
@@ -404,7 +421,7 @@ pub mod simd128 {
     #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
     #[cfg_attr(not(feature = "relaxed-simd"), inline(always))]
     #[cfg_attr(feature = "relaxed-simd", inline)]
-    fn int_sums<const R: usize, const C: usize>(blk: &[&[u8]; R], xq: &[*const i8; C], sc: &[[u8; 8]; R]) -> [[v128; R]; C] {
+    fn int_sums<const R: usize, const C: usize>(blk: &[&[u8]; R], xq: &[*const i8; C], sc: &[[u16; 8]; R]) -> [[v128; R]; C] {
         #[cfg(feature = "relaxed-simd")]
         // SAFETY: the relaxed build runs only where the page found relaxed SIMD (web/app).
         return unsafe { int_sums_relaxed(blk, xq, sc) };
@@ -417,7 +434,7 @@ pub mod simd128 {
     /// one a shift, with no widening step; each nibble is multiplied by its 6-bit sub-block
     /// scale in i16 (≤ 15 · 63) before `i32x4.dot_i16x8_s`.
     #[inline(always)]
-    fn int_sums_baseline<const R: usize, const C: usize>(blk: &[&[u8]; R], xq: &[*const i8; C], sc: &[[u8; 8]; R]) -> [[v128; R]; C] {
+    fn int_sums_baseline<const R: usize, const C: usize>(blk: &[&[u8]; R], xq: &[*const i8; C], sc: &[[u16; 8]; R]) -> [[v128; R]; C] {
         let low4 = i16x8_splat(0x0F);
         let mut isum = [[i32x4_splat(0); R]; C];
         for s in 0..8 {
@@ -452,25 +469,31 @@ pub mod simd128 {
     #[cfg(feature = "relaxed-simd")]
     #[target_feature(enable = "relaxed-simd")]
     #[inline]
-    unsafe fn int_sums_relaxed<const R: usize, const C: usize>(blk: &[&[u8]; R], xq: &[*const i8; C], sc: &[[u8; 8]; R]) -> [[v128; R]; C] {
+    unsafe fn int_sums_relaxed<const R: usize, const C: usize>(blk: &[&[u8]; R], xq: &[*const i8; C], sc: &[[u16; 8]; R]) -> [[v128; R]; C] {
+        use core::mem::MaybeUninit;
         let low4 = u8x16_splat(0x0F);
-        let mut isum = [[i32x4_splat(0); R]; C];
+        // Written by the first pair of sub-blocks, not zeroed first: zeroing the array (it lives
+        // in memory, the row loop stays rolled) is a `memory.fill` call per super-block.
+        let mut isum = MaybeUninit::<[[v128; R]; C]>::uninit();
+        let out = isum.as_mut_ptr() as *mut v128;
         for j in 0..4 {
             // Activations 64j..64j+32 meet the low nibbles, 64j+32..64j+64 the high ones.
             let xv: [[v128; 4]; C] = core::array::from_fn(|c| core::array::from_fn(|i| load(xq[c].add(64 * j + 16 * i) as *const u8)));
             for r in 0..R {
                 let p = blk[r].as_ptr().add(16 + 32 * j);
                 let (a, b) = (load(p), load(p.add(16)));
-                let nib = [v128_and(a, low4), v128_and(b, low4), u8x16_shr(a, 4), u8x16_shr(b, 4)];
+                let nib = [v128_and(a, low4), v128_and(b, low4), v128_and(u16x8_shr(a, 4), low4), v128_and(u16x8_shr(b, 4), low4)];
                 let (s_lo, s_hi) = (i16x8_splat(sc[r][2 * j] as i16), i16x8_splat(sc[r][2 * j + 1] as i16));
                 for c in 0..C {
                     // ≤ 2 · 2 · 15 · 127 per i16 lane: no saturation.
                     let lo = i16x8_add(i16x8_relaxed_dot_i8x16_i7x16(xv[c][0], nib[0]), i16x8_relaxed_dot_i8x16_i7x16(xv[c][1], nib[1]));
                     let hi = i16x8_add(i16x8_relaxed_dot_i8x16_i7x16(xv[c][2], nib[2]), i16x8_relaxed_dot_i8x16_i7x16(xv[c][3], nib[3]));
-                    isum[c][r] = i32x4_add(isum[c][r], i32x4_add(i32x4_dot_i16x8(lo, s_lo), i32x4_dot_i16x8(hi, s_hi)));
+                    let v = i32x4_add(i32x4_dot_i16x8(lo, s_lo), i32x4_dot_i16x8(hi, s_hi));
+                    let o = out.add(c * R + r);
+                    *o = if j == 0 { v } else { i32x4_add(*o, v) };
                 }
             }
         }
-        isum
+        isum.assume_init()
     }
 }
