@@ -1,21 +1,28 @@
-//! GPT-2's byte-level BPE tokenizer, built with the `tokenizers` crate from any of the
-//! places DialoGPT ships it: `vocab.json` + `merges.txt` (the Hub repos), `tokenizer.json`,
-//! or a GGUF file's `tokenizer.ggml.*` metadata. Encodes exactly as transformers'
-//! `GPT2TokenizerFast` does.
+//! GPT-2's byte-level BPE tokenizer, built from any of the places DialoGPT ships it:
+//! `vocab.json` + `merges.txt` (the Hub repos), `tokenizer.json`, or a GGUF file's
+//! `tokenizer.ggml.*` metadata. Encodes exactly as transformers' `GPT2TokenizerFast` does:
+//! the end-of-text marker in the text is its special token, the rest is split by GPT-2's
+//! pattern (`pretokenize.rs`), each piece's UTF-8 bytes become one token each and are then
+//! merged by rank (`bpe.rs`). Our own code rather than the `tokenizers` crate: that crate's
+//! regex engines and Unicode tables were about a third of the worker's download.
+
+mod bpe;
+mod pretokenize;
+mod unicode_classes;
+
+pub use unicode_classes::{is_letter, is_number};
 
 use super::config::EOS_TOKEN_ID;
 use super::error::{EngineError, Result};
+use bpe::MergeTable;
 use std::collections::HashMap;
-use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
-use tokenizers::models::bpe::BPE;
-use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::processors::byte_level::ByteLevel as ByteLevelProcessor;
-use tokenizers::{AddedToken, Tokenizer};
 
 pub const EOS_TOKEN: &str = "<|endoftext|>";
 
 pub struct Gpt2Tokenizer {
-    inner: Tokenizer,
+    /// The token of each byte (the single-character tokens of GPT-2's byte alphabet).
+    byte_ids: [u32; 256],
+    merge_table: MergeTable,
     /// Token strings by id, as stored in the vocabulary (byte-level alphabet).
     tokens: Vec<String>,
     /// Merge rules in priority order, `"a b"`.
@@ -23,10 +30,6 @@ pub struct Gpt2Tokenizer {
     /// Raw bytes of every token, for streaming decode.
     token_bytes: Vec<Vec<u8>>,
     eos_id: u32,
-}
-
-fn tok_err(e: impl std::fmt::Display) -> EngineError {
-    EngineError::Tokenizer(e.to_string())
 }
 
 /// GPT-2's table from bytes to printable characters: printable Latin-1 bytes stand for
@@ -103,6 +106,10 @@ impl Gpt2Tokenizer {
             return Err(EngineError::Tokenizer("the vocabulary is empty".into()));
         }
         let eos_id = *vocab.get(EOS_TOKEN).unwrap_or(&EOS_TOKEN_ID);
+        // Ids index a table below: a stray huge id must not allocate gigabytes.
+        if let Some((t, id)) = vocab.iter().find(|(_, id)| **id as usize >= 4 * vocab.len() + 1024) {
+            return Err(EngineError::Tokenizer(format!("token `{t}` has id {id}, far beyond the {} tokens of the vocabulary", vocab.len())));
+        }
         let mut tokens = vec![String::new(); vocab.values().max().map_or(0, |m| *m as usize + 1)];
         for (t, id) in &vocab {
             tokens[*id as usize] = t.clone();
@@ -115,13 +122,21 @@ impl Gpt2Tokenizer {
                     .ok_or_else(|| EngineError::Tokenizer(format!("bad merge rule `{m}`")))
             })
             .collect::<Result<Vec<_>>>()?;
-        let vocab: tokenizers::models::bpe::Vocab = vocab.into_iter().collect();
-        let bpe = BPE::builder().vocab_and_merges(vocab, pairs).build().map_err(tok_err)?;
-        let mut inner = Tokenizer::new(bpe);
-        inner.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
-        inner.with_decoder(Some(ByteLevelDecoder::default()));
-        inner.with_post_processor(Some(ByteLevelProcessor::new(false, false, true)));
-        inner.add_special_tokens([AddedToken::from(EOS_TOKEN, true)]).map_err(tok_err)?;
+        let id_of = |t: &str| {
+            vocab.get(t).copied().ok_or_else(|| EngineError::Tokenizer(format!("merge rule token `{t}` is not in the vocabulary")))
+        };
+        let mut merge_table = MergeTable::with_capacity(pairs.len());
+        for (rank, (a, b)) in pairs.iter().enumerate() {
+            let merged = id_of(&format!("{a}{b}"))?;
+            // A pair listed twice keeps its last rank, as in `tokenizers` and transformers.
+            merge_table.insert((id_of(a)?, id_of(b)?), (rank as u32, merged));
+        }
+        let mut byte_ids = [0u32; 256];
+        for (b, c) in byte_to_char_table().iter().enumerate() {
+            byte_ids[b] = *vocab.get(c.to_string().as_str()).ok_or_else(|| {
+                EngineError::Tokenizer(format!("the vocabulary has no token for byte {b:#04x} (`{c}`): not a GPT-2 byte-level vocabulary"))
+            })?;
+        }
         let decode = char_to_byte_map();
         let token_bytes = tokens
             .iter()
@@ -134,7 +149,7 @@ impl Gpt2Tokenizer {
                 }
             })
             .collect();
-        Ok(Self { inner, tokens, merges, token_bytes, eos_id })
+        Ok(Self { byte_ids, merge_table, tokens, merges, token_bytes, eos_id })
     }
 
     pub fn eos_id(&self) -> u32 {
@@ -153,9 +168,21 @@ impl Gpt2Tokenizer {
         &self.merges
     }
 
+    /// The ids of `text`. `<|endoftext|>` written in the text is the end-of-text token, as
+    /// transformers registers it (a special token: never split, never merged with its
+    /// neighbours).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self.inner.encode(text, false).map_err(tok_err)?;
-        Ok(enc.get_ids().to_vec())
+        let mut ids = Vec::new();
+        for (i, part) in text.split(EOS_TOKEN).enumerate() {
+            if i > 0 {
+                ids.push(self.eos_id);
+            }
+            for piece in pretokenize::split(part) {
+                let bytes: Vec<u32> = piece.bytes().map(|b| self.byte_ids[b as usize]).collect();
+                ids.extend(bpe::merge(&bytes, &self.merge_table));
+            }
+        }
+        Ok(ids)
     }
 
     /// The raw bytes a token stands for (empty for the end-of-text token).
