@@ -15,16 +15,24 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unkno
 fi
 [ "$level" = native ] && exit 0
 
+# Build tools are compiled for build speed, not run speed: trunk's own release profile (fat LTO,
+# one codegen unit) is what made its install take about 13 minutes on two cores. Cargo's
+# profile settings from the environment take precedence over the crates' manifests.
+quick_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_INCREMENTAL=false cargo install "$@"
+}
+
 # The wasm-bindgen CLI must match the library version exactly.
 wb_version=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " ${wb_version}\$"; then
-  log "installing wasm-bindgen-cli ${wb_version} (about 7 min)"
+  log "installing wasm-bindgen-cli ${wb_version}"
   # Not --locked: a locked dependency of the CLI is missing from the registry mirror here.
-  cargo install wasm-bindgen-cli --version "${wb_version}"
+  quick_install wasm-bindgen-cli --version "${wb_version}"
 fi
 if ! trunk --version 2>/dev/null | grep -q ' 0.21.14$'; then
-  log "installing trunk 0.21.14 (about 13 min; 0.22 needs a newer rustc)"
-  cargo install trunk --locked --version 0.21.14
+  log "installing trunk 0.21.14 (0.22 needs a newer rustc)"
+  quick_install trunk --locked --version 0.21.14
 fi
 if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
   log "installing binaryen's wasm-opt from npm"
