@@ -1,5 +1,5 @@
 //! Which instruction set the kernels use: chosen once at run time on x86_64 (AVX2 + FMA +
-//! F16C), fixed at compile time on wasm32 (`simd128`, enabled by `.cargo/config.toml`), and a
+//! F16C, and AVX-512 with VNNI where the CPU has it), fixed at compile time on wasm32 (`simd128`, enabled by `.cargo/config.toml`), and a
 //! portable scalar path everywhere. Tests run every path the machine offers.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -7,6 +7,9 @@ pub enum Arch {
     Scalar,
     /// x86_64 with AVX2, FMA and F16C (every AVX2 CPU since Haswell / Zen 1).
     Avx2,
+    /// x86_64 with AVX-512 F/BW/VNNI on top of `Avx2` (Intel since Ice Lake, AMD since Zen 4):
+    /// wider q4_K prompt tiles; every other kernel is the AVX2 one.
+    Avx512,
     /// wasm32 built with `-C target-feature=+simd128`.
     Simd128,
 }
@@ -23,6 +26,9 @@ impl Arch {
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
             v.push(Arch::Avx2);
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512vnni") {
+                v.push(Arch::Avx512);
+            }
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         v.push(Arch::Simd128);

@@ -9,17 +9,19 @@
 
 use super::activations::{ActRow, QuantActs};
 use super::arch::Arch;
+#[cfg(target_arch = "x86_64")]
+use super::q4_k_avx512;
 use super::{f16, parallel, q4_k, q6_k, q8_0, WeightFormat};
 
-/// Most weight rows per tile.
-pub const R: usize = 4;
+/// Most weight rows per tile (eight for the AVX-512 q4_K tiles).
+pub const R: usize = if cfg!(target_arch = "x86_64") { 8 } else { 4 };
 /// Most activation rows per tile.
 pub const C: usize = 8;
 
 /// (weight rows, activation rows) per tile for a format and path: more means more reuse of
 /// each load but more accumulators to keep in registers.
 pub fn tile_shape(format: WeightFormat, arch: Arch, m: usize) -> (usize, usize) {
-    // For tuning by hand: DIALOGPT_TILE=r,c (r ≤ 4, c ≤ 8) overrides the table.
+    // For tuning by hand: DIALOGPT_TILE=r,c (r ≤ R, c ≤ 8) overrides the table.
     static OVERRIDE: std::sync::OnceLock<Option<(usize, usize)>> = std::sync::OnceLock::new();
     let forced = OVERRIDE.get_or_init(|| {
         let s = std::env::var("DIALOGPT_TILE").ok()?;
@@ -33,13 +35,15 @@ pub fn tile_shape(format: WeightFormat, arch: Arch, m: usize) -> (usize, usize) 
     match (format, arch) {
         (_, Arch::Scalar) => (4, 1),
         // Decode: one weight row at a time keeps a single prefetched stream per thread.
-        (_, Arch::Avx2) if m == 1 => (1, 1),
+        (_, Arch::Avx2 | Arch::Avx512) if m == 1 => (1, 1),
+        // Eight rows interleaved in 512-bit registers (q4_k_avx512.rs).
+        (WeightFormat::Q4K, Arch::Avx512) => (8, 6),
         // Rows interleaved in registers (`interleaved` in q8_0/q4_k) leave room for 6 columns
         // (tests/kernel_speed.rs GMAC/s, medium shapes, 4x4 -> 4x6: q8_0 36 -> 40, q4_K 53 -> 58).
-        (WeightFormat::Q8_0 | WeightFormat::Q4K, Arch::Avx2) => (4, 6),
-        (WeightFormat::Q6K, Arch::Avx2) => (4, 4),
+        (WeightFormat::Q8_0 | WeightFormat::Q4K, Arch::Avx2) | (WeightFormat::Q8_0, Arch::Avx512) => (4, 6),
+        (WeightFormat::Q6K, Arch::Avx2 | Arch::Avx512) => (4, 4),
         // 8 accumulators + 4 weight vectors: no spill; FMA-bound (tests/kernel_speed.rs: 39 GMAC/s).
-        (WeightFormat::F16, Arch::Avx2) => (4, 2),
+        (WeightFormat::F16, Arch::Avx2 | Arch::Avx512) => (4, 2),
         (WeightFormat::Q8_0, Arch::Simd128) => (4, 3),
         // k-quants: wider tiles measured +40 % (plain) and +20 % (relaxed) on 64-row prompts in node.
         (_, Arch::Simd128) => (4, 4),
@@ -76,6 +80,7 @@ kernel!(Q8_0Avx2, q8_0::avx2::tile, target_arch = "x86_64");
 kernel!(Q4KAvx2, q4_k::avx2::tile, target_arch = "x86_64");
 kernel!(Q6KAvx2, q6_k::avx2::tile, target_arch = "x86_64");
 kernel!(F16Avx2, f16::avx2::tile, target_arch = "x86_64");
+kernel!(Q4KAvx512, q4_k_avx512::tile, target_arch = "x86_64");
 kernel!(Q8_0Simd128, q8_0::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
 kernel!(Q4KSimd128, q4_k::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
 kernel!(Q6KSimd128, q6_k::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
@@ -108,6 +113,22 @@ unsafe fn run_tile<K: TileKernel>(w: &[&[u8]], x: &[ActRow], out: &mut [f32]) {
         (4, 7) => shape!(4, 7),
         #[cfg(target_arch = "x86_64")]
         (4, 8) => shape!(4, 8),
+        #[cfg(target_arch = "x86_64")]
+        (8, 1) => shape!(8, 1),
+        #[cfg(target_arch = "x86_64")]
+        (8, 2) => shape!(8, 2),
+        #[cfg(target_arch = "x86_64")]
+        (8, 3) => shape!(8, 3),
+        #[cfg(target_arch = "x86_64")]
+        (8, 4) => shape!(8, 4),
+        #[cfg(target_arch = "x86_64")]
+        (8, 5) => shape!(8, 5),
+        #[cfg(target_arch = "x86_64")]
+        (8, 6) => shape!(8, 6),
+        #[cfg(target_arch = "x86_64")]
+        (8, 7) => shape!(8, 7),
+        #[cfg(target_arch = "x86_64")]
+        (8, 8) => shape!(8, 8),
         (1, 1) => shape!(1, 1),
         (2, 1) => shape!(2, 1),
         (2, 2) => shape!(2, 2),
@@ -142,13 +163,15 @@ fn rows_range(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &Quant
             (WeightFormat::Q6K, Arch::Scalar) => rows_with::<Q6KScalar>(w, n, acts, rows, out, shape),
             (WeightFormat::F16, Arch::Scalar) => rows_with::<F16Scalar>(w, n, acts, rows, out, shape),
             #[cfg(target_arch = "x86_64")]
-            (WeightFormat::Q8_0, Arch::Avx2) => rows_with::<Q8_0Avx2>(w, n, acts, rows, out, shape),
+            (WeightFormat::Q8_0, Arch::Avx2 | Arch::Avx512) => rows_with::<Q8_0Avx2>(w, n, acts, rows, out, shape),
             #[cfg(target_arch = "x86_64")]
             (WeightFormat::Q4K, Arch::Avx2) => rows_with::<Q4KAvx2>(w, n, acts, rows, out, shape),
             #[cfg(target_arch = "x86_64")]
-            (WeightFormat::Q6K, Arch::Avx2) => rows_with::<Q6KAvx2>(w, n, acts, rows, out, shape),
+            (WeightFormat::Q4K, Arch::Avx512) => rows_with::<Q4KAvx512>(w, n, acts, rows, out, shape),
             #[cfg(target_arch = "x86_64")]
-            (WeightFormat::F16, Arch::Avx2) => rows_with::<F16Avx2>(w, n, acts, rows, out, shape),
+            (WeightFormat::Q6K, Arch::Avx2 | Arch::Avx512) => rows_with::<Q6KAvx2>(w, n, acts, rows, out, shape),
+            #[cfg(target_arch = "x86_64")]
+            (WeightFormat::F16, Arch::Avx2 | Arch::Avx512) => rows_with::<F16Avx2>(w, n, acts, rows, out, shape),
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             (WeightFormat::Q8_0, Arch::Simd128) => rows_with::<Q8_0Simd128>(w, n, acts, rows, out, shape),
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

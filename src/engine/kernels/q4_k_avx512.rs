@@ -1,0 +1,129 @@
+//! q4_K prompt tiles for x86_64 CPUs with AVX-512 (BW and VNNI): the AVX2 tile's
+//! formulation (`q4_k::avx2`, rows side by side in each register) widened to eight weight rows
+//! per 512-bit register, with the sub-block scales applied by `vpdpwssd` (multiply, add
+//! pairs and accumulate in one instruction). Per 64 weights and activation row: 8 `maddubs`,
+//! 6 i16 adds and 2 `vpdpwssd` serve eight rows, where the AVX2 tile spends 18 instructions on
+//! four. Decode (one activation row) stays on the AVX2 path: it waits on memory, not on
+//! arithmetic.
+
+use super::activations::ActRow;
+use super::q4_k::{avx2, scales_and_mins_words, BLOCK_BYTES};
+use std::arch::x86_64::*;
+
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VNNI, AVX2, FMA and F16C; every row holds
+/// `x[0].d.len()` super-blocks.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+pub unsafe fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+    if R == 8 && C > 1 {
+        let out = interleaved8::<C>(w[..].try_into().unwrap(), x);
+        return std::array::from_fn(|r| out[r]);
+    }
+    avx2::tile::<R, C>(w, x)
+}
+
+/// 32 bytes of each of eight rows, regrouped so that register `t` holds bytes `8t..8t+8` of
+/// rows 0..8 in order (an 8x4 transpose of 8-byte units).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+unsafe fn interleave8(q: [__m256i; 8]) -> [__m512i; 4] {
+    let pair = |a: __m256i, b: __m256i| _mm512_inserti64x4::<1>(_mm512_castsi256_si512(a), b);
+    let (z01, z23, z45, z67) = (pair(q[0], q[1]), pair(q[2], q[3]), pair(q[4], q[5]), pair(q[6], q[7]));
+    // Units 0 and 1 (resp. 2 and 3) of four rows: [a.t b.t c.t d.t | a.t+1 b.t+1 c.t+1 d.t+1].
+    let even = _mm512_setr_epi64(0, 4, 8, 12, 1, 5, 9, 13);
+    let odd = _mm512_setr_epi64(2, 6, 10, 14, 3, 7, 11, 15);
+    let (p01, p23) = (_mm512_permutex2var_epi64(z01, even, z23), _mm512_permutex2var_epi64(z01, odd, z23));
+    let (q01, q23) = (_mm512_permutex2var_epi64(z45, even, z67), _mm512_permutex2var_epi64(z45, odd, z67));
+    // Lower halves of both, then upper halves: rows 0..4 then 4..8 of one unit.
+    [
+        _mm512_shuffle_i64x2::<0x44>(p01, q01),
+        _mm512_shuffle_i64x2::<0xEE>(p01, q01),
+        _mm512_shuffle_i64x2::<0x44>(p23, q23),
+        _mm512_shuffle_i64x2::<0xEE>(p23, q23),
+    ]
+}
+
+/// Eight weight rows against `C` activation rows. Row `r` owns i16 lanes `4r..4r+4` after
+/// `maddubs` and i32 lanes `2r`, `2r+1` after the scales are applied, so each 128-bit lane
+/// holds two rows, as in the AVX2 tile.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+unsafe fn interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> [[f32; C]; 8] {
+    let nb = x[0].d.len();
+    let m4 = _mm512_set1_epi8(0x0F);
+    // For sub-block s: in each 128-bit lane, i16 lanes 0..4 take byte s (the lane's first
+    // row's scale) and lanes 4..8 byte 8 + s (its second row's).
+    let pick: [__m512i; 8] = std::array::from_fn(|s| {
+        let (z, a, b) = (-1i8, s as i8, 8 + s as i8);
+        let lane = [a, z, a, z, a, z, a, z, b, z, b, z, b, z, b, z];
+        _mm512_broadcast_i32x4(_mm_loadu_si128(lane.as_ptr() as *const __m128i))
+    });
+    // Lane 2r + i of the mins sums: rows 0..4 come from the first product (row k in lanes
+    // 4k..4k+4), rows 4..8 from the second; each row's four partial sums are added in pairs.
+    let first = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+    let second = _mm512_add_epi32(first, _mm512_set1_epi32(2));
+    let mut acc = [_mm512_setzero_ps(); C];
+    for sb in 0..nb {
+        let blk: [*const u8; 8] = std::array::from_fn(|r| w[r].as_ptr().add(sb * BLOCK_BYTES));
+        let sm: [[u32; 4]; 8] =
+            std::array::from_fn(|r| scales_and_mins_words(std::slice::from_raw_parts(blk[r].add(4), 12).try_into().unwrap()));
+        let word = |r: usize, i: usize| sm[r][i] as i32;
+        let scales = _mm512_setr_epi32(
+            word(0, 0), word(0, 1), word(1, 0), word(1, 1), word(2, 0), word(2, 1), word(3, 0), word(3, 1),
+            word(4, 0), word(4, 1), word(5, 0), word(5, 1), word(6, 0), word(6, 1), word(7, 0), word(7, 1),
+        );
+        // Row k's eight mins as i16 in 128-bit lane k (rows 0..4, then 4..8).
+        let mins = |r0: usize| {
+            let m = |r: usize| [word(r, 2), word(r, 3)];
+            let [a, b, c, d] = [m(r0), m(r0 + 1), m(r0 + 2), m(r0 + 3)];
+            _mm512_cvtepu8_epi16(_mm256_setr_epi32(a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1]))
+        };
+        let (mins_lo, mins_hi) = (mins(0), mins(4));
+        let pairs = |off: usize| {
+            let h = |r: usize| (blk[r].add(off) as *const i16).read_unaligned();
+            _mm512_cvtph_ps(_mm256_setr_epi16(h(0), h(0), h(1), h(1), h(2), h(2), h(3), h(3), h(4), h(4), h(5), h(5), h(6), h(6), h(7), h(7)))
+        };
+        let (d, dmin) = (pairs(0), pairs(2));
+        let mut isum = [_mm512_setzero_si512(); C];
+        for j in 0..4 {
+            // Bytes 32j..32j+32 of each row; unit t holds weights 64j+8t.. (low nibbles) and
+            // 64j+32+8t.. (high nibbles) of all eight rows.
+            let units = interleave8(blk.map(|p| _mm256_loadu_si256(p.add(16 + 32 * j) as *const __m256i)));
+            let lo = units.map(|u| _mm512_and_si512(u, m4));
+            let hi = units.map(|u| _mm512_and_si512(_mm512_srli_epi16::<4>(u), m4));
+            let s_lo = _mm512_shuffle_epi8(scales, pick[2 * j]);
+            let s_hi = _mm512_shuffle_epi8(scales, pick[2 * j + 1]);
+            for c in 0..C {
+                let xp = x[c].qs.as_ptr().add(sb * 256 + 64 * j) as *const i64;
+                let bcast = |i: usize| _mm512_set1_epi64(xp.add(i).read_unaligned());
+                // ≤ 4 · 2 · 15 · 127 per i16 lane: no saturation.
+                let mut p_lo = _mm512_maddubs_epi16(lo[0], bcast(0));
+                let mut p_hi = _mm512_maddubs_epi16(hi[0], bcast(4));
+                for t in 1..4 {
+                    p_lo = _mm512_add_epi16(p_lo, _mm512_maddubs_epi16(lo[t], bcast(t)));
+                    p_hi = _mm512_add_epi16(p_hi, _mm512_maddubs_epi16(hi[t], bcast(4 + t)));
+                }
+                isum[c] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[c], p_lo, s_lo), p_hi, s_hi);
+            }
+        }
+        for c in 0..C {
+            // Sums of x per 32-weight sub-block (pairs of the sums of 16), as i16 in every lane.
+            let bs = _mm256_loadu_si256(x[c].bsums.as_ptr().add(sb * 16) as *const __m256i);
+            let per32 = _mm256_madd_epi16(bs, _mm256_set1_epi16(1));
+            let per32 = _mm256_permute4x64_epi64::<0b1000_1000>(_mm256_packs_epi32(per32, per32));
+            let per32 = _mm512_broadcast_i32x4(_mm256_castsi256_si128(per32));
+            let (m_lo, m_hi) = (_mm512_madd_epi16(mins_lo, per32), _mm512_madd_epi16(mins_hi, per32));
+            let msum = _mm512_add_epi32(_mm512_permutex2var_epi32(m_lo, first, m_hi), _mm512_permutex2var_epi32(m_lo, second, m_hi));
+            let t = _mm512_fmsub_ps(_mm512_cvtepi32_ps(isum[c]), d, _mm512_mul_ps(_mm512_cvtepi32_ps(msum), dmin));
+            acc[c] = _mm512_fmadd_ps(t, _mm512_set1_ps(*x[c].d.get_unchecked(sb)), acc[c]);
+        }
+    }
+    let mut out = [[0f32; C]; 8];
+    for c in 0..C {
+        let mut lanes = [0f32; 16];
+        _mm512_storeu_ps(lanes.as_mut_ptr(), acc[c]);
+        for r in 0..8 {
+            out[r][c] = lanes[2 * r] + lanes[2 * r + 1];
+        }
+    }
+    out
+}
