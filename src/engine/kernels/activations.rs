@@ -58,6 +58,29 @@ pub struct ActRow<'a> {
 
 /// Quantizes whole blocks of `x` into `qs` and `d`, and (q8_K) the sums of 16 into `bsums`.
 fn quantize_rows(x: &[f32], block: usize, qs: &mut [i8], d: &mut [f32], bsums: &mut [i16]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::arch::has_avx2() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        return unsafe { quantize_rows_avx2(x, block, qs, d, bsums) };
+    }
+    quantize_rows_loop(x, block, qs, d, bsums)
+}
+
+/// `quantize_rows` with the AVX2 block quantizer (bit for bit the same results).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn quantize_rows_avx2(x: &[f32], block: usize, qs: &mut [i8], d: &mut [f32], bsums: &mut [i16]) {
+    // SAFETY (of the block calls): the CPU has AVX2; both blocks are 32 or 256 long.
+    quantize_rows_with(x, block, qs, d, bsums, |xb, qb| unsafe { avx2::quantize_block(xb, qb) })
+}
+
+#[inline(always)]
+fn quantize_rows_loop(x: &[f32], block: usize, qs: &mut [i8], d: &mut [f32], bsums: &mut [i16]) {
+    quantize_rows_with(x, block, qs, d, bsums, quantize_block)
+}
+
+#[inline(always)]
+fn quantize_rows_with(x: &[f32], block: usize, qs: &mut [i8], d: &mut [f32], bsums: &mut [i16], quantize_block: impl Fn(&[f32], &mut [i8]) -> f32) {
     for ((xb, qb), d) in x.chunks_exact(block).zip(qs.chunks_exact_mut(block)).zip(d.iter_mut()) {
         *d = quantize_block(xb, qb);
     }
@@ -87,6 +110,51 @@ fn quantize_block(xb: &[f32], qb: &mut [i8]) -> f32 {
         *q = round_even(v * id).clamp(-127.0, 127.0) as i8;
     }
     amax / 127.0
+}
+
+/// x86_64: `quantize_block` in AVX2 lanes, bit for bit the scalar result (the same multiply,
+/// rounding adds and clamp per quant; max is order-free; NaN quants become 0 as `as i8` makes
+/// them). The compiler leaves the scalar loop's max and float-to-i8 steps unvectorized: 7 %
+/// of a prompt's time.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// The CPU must support AVX2; `xb.len()` is a multiple of 32 and equals `qb.len()`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn quantize_block(xb: &[f32], qb: &mut [i8]) -> f32 {
+        assert!(xb.len() % 32 == 0 && qb.len() == xb.len());
+        let n = xb.len();
+        let p = xb.as_ptr();
+        let sign = _mm256_set1_ps(-0.0);
+        let mut m = _mm256_setzero_ps();
+        for i in (0..n).step_by(8) {
+            // max(|v|, m) returns m when |v| is NaN: NaN is skipped, as by the scalar comparison.
+            m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(p.add(i))), m);
+        }
+        let m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps::<1>(m));
+        let m2 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        let amax = _mm_cvtss_f32(_mm_max_ss(m2, _mm_shuffle_ps::<1>(m2, m2)));
+        let id = _mm256_set1_ps(if amax > 0.0 { 127.0 / amax } else { 0.0 });
+        let magic = _mm256_set1_ps(12_582_912.0);
+        let (lo, hi) = (_mm256_set1_ps(-127.0), _mm256_set1_ps(127.0));
+        let quant = |at: usize| {
+            let r = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(p.add(at)), id), magic), magic);
+            let r = _mm256_and_ps(r, _mm256_cmp_ps::<_CMP_ORD_Q>(r, r)); // NaN -> 0
+            _mm256_cvttps_epi32(_mm256_max_ps(_mm256_min_ps(r, hi), lo))
+        };
+        // The packs work within 128-bit halves: 4-byte groups come out in the order 0 2 4 6 1 3 5 7.
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for i in (0..n).step_by(32) {
+            let a = _mm256_packs_epi32(quant(i), quant(i + 8));
+            let b = _mm256_packs_epi32(quant(i + 16), quant(i + 24));
+            let q = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(a, b), order);
+            _mm256_storeu_si256(qb.as_mut_ptr().add(i) as *mut __m256i, q);
+        }
+        amax / 127.0
+    }
 }
 
 /// wasm32: `quantize_block` in simd128 lanes, with the same result bit for bit (max is
@@ -188,5 +256,35 @@ impl QuantActs {
         }
         let block = self.format.block();
         self.qs.chunks_exact(block).zip(&self.d).flat_map(|(q, d)| q.iter().map(move |&v| v as f32 * d)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The AVX2 quantizer equals the scalar one bit for bit, NaN, infinities, zeros and
+    /// exact halves (ties to even) included.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_quantizer_matches_scalar() {
+        if !super::super::arch::has_avx2() {
+            return;
+        }
+        let mut x: Vec<f32> = (0..2048).map(|i| ((i * 7919 % 2001) as f32 - 1000.0) * 0.0127).collect();
+        x[..256].iter_mut().enumerate().for_each(|(i, v)| *v = (i as f32 - 127.0) * 0.5);
+        x[256..512].fill(0.0);
+        x[600] = f32::NAN;
+        x[1100] = f32::INFINITY;
+        x[1500] = -0.0;
+        x[1700] = f32::NEG_INFINITY;
+        for block in [32, 256] {
+            for xb in x.chunks(block) {
+                let (mut want, mut got) = (vec![0i8; block], vec![0i8; block]);
+                let d = super::quantize_block(xb, &mut want);
+                // SAFETY: AVX2 checked above; the block is 32 or 256 long.
+                let e = unsafe { super::avx2::quantize_block(xb, &mut got) };
+                assert_eq!(d.to_bits(), e.to_bits());
+                assert_eq!(want, got);
+            }
+        }
     }
 }

@@ -36,6 +36,16 @@ impl Arch {
     }
 }
 
+/// x86_64: whether the CPU has AVX2 and FMA. The release build targets baseline x86_64
+/// (SSE2), so the loops left to the compiler (gelu, activation quantization, attention) get
+/// a second copy compiled for AVX2 that runs where this is true.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub fn has_avx2() -> bool {
+    // The detection macro caches its answer in a static.
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+}
+
 /// Whether this build's wasm32 kernels use relaxed-SIMD instructions (feature
 /// `relaxed-simd`; the page loads such a worker only where the browser validates them).
 pub const RELAXED_SIMD: bool = cfg!(all(target_arch = "wasm32", feature = "relaxed-simd"));

@@ -13,9 +13,26 @@ pub fn gelu(x: f32) -> f32 {
 }
 
 pub fn gelu_in_place(v: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::arch::has_avx2() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        return unsafe { gelu_in_place_avx2(v) };
+    }
+    gelu_loop(v)
+}
+
+#[inline(always)]
+fn gelu_loop(v: &mut [f32]) {
     for x in v {
         *x = gelu(*x);
     }
+}
+
+/// The same loop compiled for AVX2: eight lanes instead of SSE2's four.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gelu_in_place_avx2(v: &mut [f32]) {
+    gelu_loop(v)
 }
 
 #[cfg(test)]

@@ -6,6 +6,23 @@ use crate::engine::kernels::exp::exp;
 /// `q` (one head) over the positions of `keys`/`values` (`[positions, q.len()]` each),
 /// into `out` (`q.len()`). `weights` is scratch space, reused from call to call.
 pub fn attend(q: &[f32], keys: &[f32], values: &[f32], scale: f32, weights: &mut Vec<f32>, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::engine::kernels::arch::has_avx2() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        return unsafe { attend_avx2(q, keys, values, scale, weights, out) };
+    }
+    attend_loops(q, keys, values, scale, weights, out)
+}
+
+/// `attend` compiled for AVX2 natively (the portable loops, eight lanes wide).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn attend_avx2(q: &[f32], keys: &[f32], values: &[f32], scale: f32, weights: &mut Vec<f32>, out: &mut [f32]) {
+    attend_loops(q, keys, values, scale, weights, out)
+}
+
+#[inline(always)]
+fn attend_loops(q: &[f32], keys: &[f32], values: &[f32], scale: f32, weights: &mut Vec<f32>, out: &mut [f32]) {
     let len = keys.len() / q.len();
     assert!(keys.len() == len * q.len() && values.len() == keys.len() && out.len() == q.len(), "attend: bad shapes");
     weights.resize(len, 0.0);
@@ -16,6 +33,7 @@ pub fn attend(q: &[f32], keys: &[f32], values: &[f32], scale: f32, weights: &mut
 }
 
 /// `w = exp(w - max w)`; returns `1 / Σ w`.
+#[inline(always)]
 fn exp_in_place(w: &mut [f32]) -> f32 {
     // Comparisons, not f32::max (a call to fmaxf per element on wasm32).
     let max = w.iter().fold(f32::NEG_INFINITY, |m, &s| if s > m { s } else { m });
@@ -28,6 +46,7 @@ fn exp_in_place(w: &mut [f32]) -> f32 {
 }
 
 /// `out[p] = q · k_p · scale` for the key rows of `keys` (`q.len()` wide).
+#[inline(always)]
 fn scores(q: &[f32], keys: &[f32], scale: f32, out: &mut [f32]) {
     debug_assert_eq!(keys.len(), out.len() * q.len());
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -40,6 +59,7 @@ fn scores(q: &[f32], keys: &[f32], scale: f32, out: &mut [f32]) {
 }
 
 /// `out += Σ_p (w[p] · inv_total) · v_p` over the value rows (`out.len()` wide).
+#[inline(always)]
 fn add_weighted(w: &[f32], inv_total: f32, values: &[f32], out: &mut [f32]) {
     debug_assert_eq!(values.len(), w.len() * out.len());
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
