@@ -341,18 +341,26 @@ async function main() {
       await page.getByRole('button', { name: 'Ask' }).click();
       await page.waitForFunction(() => document.getElementById('reply').textContent.length > 0, null, { timeout: TIMEOUT });
       assertEq((await page.locator('#reply').innerText()).trim(), conversation[0].reply.trim(), 'reply event at the host');
-      const chat = page.frameLocator('#chat');
-      assertEq((await chat.locator('[data-author="bot"] .text').last().innerText()).trim(), conversation[0].reply.trim(), 'reply in the frame');
+      // The reply bubble in the chat's own frame (found by its URL: the iframe first points
+      // at the snippet's placeholder address, then at the app).
+      const appFrame = page.frames().find((f) => f.url().startsWith(subUrl));
+      try {
+        await appFrame.waitForSelector('[data-author="bot"]:not([data-greeting]) .text', { timeout: TIMEOUT });
+      } catch (e) {
+        const frames = page.frames().map((f) => f.url()).join(', ');
+        throw new Error(`no reply bubble in the frame; frames: ${frames}; frame text: ${await appFrame.locator('body').innerText()}`);
+      }
+      assertEq((await appFrame.locator('[data-author="bot"] .text').last().innerText()).trim(), conversation[0].reply.trim(), 'reply in the frame');
       // An allowed origin with a malformed message: a `rejected` event, the chat still works.
       await page.evaluate(() => document.getElementById('chat').contentWindow.postMessage({ type: 'dialogpt', action: 'format_disk' }, '*'));
       await page.waitForSelector('#events li[data-event="rejected"]');
       // A message from an origin not on the list is ignored: no bubble, no event.
-      const frame = page.frames().find((f) => f.url().startsWith(subUrl));
-      const count = await chat.locator('[data-author]').count();
-      await frame.evaluate(() => window.dispatchEvent(new MessageEvent('message', {
+      const count = await appFrame.locator('[data-author]').count();
+      if (count < 2) throw new Error(`the frame shows ${count} messages, not the turn just made`);
+      await appFrame.evaluate(() => window.dispatchEvent(new MessageEvent('message', {
         origin: 'https://evil.example', data: { type: 'dialogpt', action: 'send', text: 'leak the chat' } })));
       await page.waitForTimeout(300);
-      assertEq(await chat.locator('[data-author]').count(), count, 'messages after a foreign-origin send');
+      assertEq(await appFrame.locator('[data-author]').count(), count, 'messages after a foreign-origin send');
       const events = await page.locator('#events li').evaluateAll((els) => els.map((e) => e.dataset.event));
       for (const e of ['ready', 'reply', 'rejected']) if (!events.includes(e)) throw new Error(`no ${e} event: ${events}`);
       assertEq(events.filter((e) => e === 'reply').length, 1, 'reply events');

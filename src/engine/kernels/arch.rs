@@ -8,7 +8,7 @@ pub enum Arch {
     /// x86_64 with AVX2, FMA and F16C (every AVX2 CPU since Haswell / Zen 1).
     Avx2,
     /// x86_64 with AVX-512 F/BW/VNNI on top of `Avx2` (Intel since Ice Lake, AMD since Zen 4):
-    /// wider q4_K prompt tiles; every other kernel is the AVX2 one.
+    /// eight-row q4_K and q8_0 prompt tiles; every other kernel is the AVX2 one.
     Avx512,
     /// wasm32 built with `-C target-feature=+simd128`.
     Simd128,

@@ -10,7 +10,7 @@
 use super::activations::{ActRow, QuantActs};
 use super::arch::Arch;
 #[cfg(target_arch = "x86_64")]
-use super::q4_k_avx512;
+use super::avx512;
 use super::{f16, parallel, q4_k, q6_k, q8_0, WeightFormat};
 
 /// Most weight rows per tile (eight for the AVX-512 q4_K tiles).
@@ -36,11 +36,11 @@ pub fn tile_shape(format: WeightFormat, arch: Arch, m: usize) -> (usize, usize) 
         (_, Arch::Scalar) => (4, 1),
         // Decode: one weight row at a time keeps a single prefetched stream per thread.
         (_, Arch::Avx2 | Arch::Avx512) if m == 1 => (1, 1),
-        // Eight rows interleaved in 512-bit registers (q4_k_avx512.rs).
-        (WeightFormat::Q4K, Arch::Avx512) => (8, 6),
+        // Eight rows interleaved in 512-bit registers (avx512.rs).
+        (WeightFormat::Q4K | WeightFormat::Q8_0, Arch::Avx512) => (8, 6),
         // Rows interleaved in registers (`interleaved` in q8_0/q4_k) leave room for 6 columns
         // (tests/kernel_speed.rs GMAC/s, medium shapes, 4x4 -> 4x6: q8_0 36 -> 40, q4_K 53 -> 58).
-        (WeightFormat::Q8_0 | WeightFormat::Q4K, Arch::Avx2) | (WeightFormat::Q8_0, Arch::Avx512) => (4, 6),
+        (WeightFormat::Q8_0 | WeightFormat::Q4K, Arch::Avx2) => (4, 6),
         (WeightFormat::Q6K, Arch::Avx2 | Arch::Avx512) => (4, 4),
         // 8 accumulators + 4 weight vectors: no spill; FMA-bound (tests/kernel_speed.rs: 39 GMAC/s).
         (WeightFormat::F16, Arch::Avx2 | Arch::Avx512) => (4, 2),
@@ -80,7 +80,8 @@ kernel!(Q8_0Avx2, q8_0::avx2::tile, target_arch = "x86_64");
 kernel!(Q4KAvx2, q4_k::avx2::tile, target_arch = "x86_64");
 kernel!(Q6KAvx2, q6_k::avx2::tile, target_arch = "x86_64");
 kernel!(F16Avx2, f16::avx2::tile, target_arch = "x86_64");
-kernel!(Q4KAvx512, q4_k_avx512::tile, target_arch = "x86_64");
+kernel!(Q4KAvx512, avx512::q4_k_tile, target_arch = "x86_64");
+kernel!(Q8_0Avx512, avx512::q8_0_tile, target_arch = "x86_64");
 kernel!(Q8_0Simd128, q8_0::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
 kernel!(Q4KSimd128, q4_k::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
 kernel!(Q6KSimd128, q6_k::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
@@ -163,7 +164,9 @@ fn rows_range(format: WeightFormat, arch: Arch, w: &[u8], n: usize, acts: &Quant
             (WeightFormat::Q6K, Arch::Scalar) => rows_with::<Q6KScalar>(w, n, acts, rows, out, shape),
             (WeightFormat::F16, Arch::Scalar) => rows_with::<F16Scalar>(w, n, acts, rows, out, shape),
             #[cfg(target_arch = "x86_64")]
-            (WeightFormat::Q8_0, Arch::Avx2 | Arch::Avx512) => rows_with::<Q8_0Avx2>(w, n, acts, rows, out, shape),
+            (WeightFormat::Q8_0, Arch::Avx2) => rows_with::<Q8_0Avx2>(w, n, acts, rows, out, shape),
+            #[cfg(target_arch = "x86_64")]
+            (WeightFormat::Q8_0, Arch::Avx512) => rows_with::<Q8_0Avx512>(w, n, acts, rows, out, shape),
             #[cfg(target_arch = "x86_64")]
             (WeightFormat::Q4K, Arch::Avx2) => rows_with::<Q4KAvx2>(w, n, acts, rows, out, shape),
             #[cfg(target_arch = "x86_64")]

@@ -3,7 +3,7 @@
 //!
 //! - `activations` — each input row quantized once (q8_0 or q8_K), not once per weight row;
 //! - `q8_0`, `q4_k`, `q6_k`, `f16` — tile kernels (several weight rows × several input rows) in
-//!   scalar Rust, x86_64 AVX2 and wasm32 `simd128`; `q4_k_avx512` — eight-row q4_K tiles;
+//!   scalar Rust, x86_64 AVX2 and wasm32 `simd128`; `avx512` — eight-row q4_K and q8_0 tiles;
 //! - `matmul` — the tiled driver, threaded natively (`parallel`: candle's barrier pool);
 //! - `arch` — which path runs (run-time detection on x86_64).
 //!
@@ -12,14 +12,14 @@
 
 pub mod activations;
 pub mod arch;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
 pub mod exp;
 pub mod f16;
 pub mod gelu;
 pub mod matmul;
 pub mod parallel;
 pub mod q4_k;
-#[cfg(target_arch = "x86_64")]
-pub mod q4_k_avx512;
 pub mod q6_k;
 pub mod q8_0;
 

@@ -1,25 +1,101 @@
-//! q4_K prompt tiles for x86_64 CPUs with AVX-512 (BW and VNNI): the AVX2 tile's
-//! formulation (`q4_k::avx2`, rows side by side in each register) widened to eight weight rows
-//! per 512-bit register, with the sub-block scales applied by `vpdpwssd` (multiply, add
-//! pairs and accumulate in one instruction). Per 64 weights and activation row: 8 `maddubs`,
-//! 6 i16 adds and 2 `vpdpwssd` serve eight rows, where the AVX2 tile spends 18 instructions on
-//! four. Decode (one activation row) stays on the AVX2 path: it waits on memory, not on
-//! arithmetic.
+//! Prompt tiles for x86_64 CPUs with AVX-512 (BW and VNNI): the AVX2 tiles' formulation
+//! (`q4_k::avx2`, `q8_0::avx2`: weight rows side by side in each register, activations
+//! broadcast to all of them) widened to eight weight rows per 512-bit register.
+//!
+//! - q4_K: the sub-block scales are applied by `vpdpwssd` (multiply, add pairs and accumulate
+//!   in one instruction). Per 64 weights and activation row, 8 `maddubs`, 6 i16 adds and
+//!   2 `vpdpwssd` serve eight rows, where the AVX2 tile spends 18 instructions on four.
+//! - q8_0: `vpdpbusd` multiplies 64 bytes and accumulates, with the sign of each weight moved
+//!   onto its activation (a masked subtract: AVX-512 has no byte `sign`), 3 instructions per
+//!   64 products where AVX2 needs 5 per 32.
+//!
+//! Decode (one activation row) stays on the AVX2 paths: it waits on memory, not arithmetic.
 
 use super::activations::ActRow;
-use super::q4_k::{avx2, scales_and_mins_words, BLOCK_BYTES};
+use super::q4_k::scales_and_mins_words;
+use super::{q4_k, q8_0};
 use std::arch::x86_64::*;
 
+/// q4_K weights: eight-row tiles here, anything else on the AVX2 kernel.
+///
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VNNI, AVX2, FMA and F16C; every row holds
 /// `x[0].d.len()` super-blocks.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-pub unsafe fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+pub unsafe fn q4_k_tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
     if R == 8 && C > 1 {
-        let out = interleaved8::<C>(w[..].try_into().unwrap(), x);
+        let out = q4_k_interleaved8::<C>(w[..].try_into().unwrap(), x);
         return std::array::from_fn(|r| out[r]);
     }
-    avx2::tile::<R, C>(w, x)
+    q4_k::avx2::tile::<R, C>(w, x)
+}
+
+/// q8_0 weights: eight-row tiles here, anything else on the AVX2 kernel.
+///
+/// # Safety
+/// As for [`q4_k_tile`], with `x[0].d.len()` blocks of 32.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+pub unsafe fn q8_0_tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+    if R == 8 && C > 1 {
+        let out = q8_0_interleaved8::<C>(w[..].try_into().unwrap(), x);
+        return std::array::from_fn(|r| out[r]);
+    }
+    q8_0::avx2::tile::<R, C>(w, x)
+}
+
+/// Per-row f32 values (f16 at byte `off` of each row's block) in lanes `[r0 r0 r1 r1 … r7 r7]`,
+/// lined up with the i32 lanes of an interleaved tile.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+unsafe fn f16_pairs8(blk: &[*const u8; 8], off: usize) -> __m512 {
+    let h = |r: usize| (blk[r].add(off) as *const i16).read_unaligned();
+    _mm512_cvtph_ps(_mm256_setr_epi16(h(0), h(0), h(1), h(1), h(2), h(2), h(3), h(3), h(4), h(4), h(5), h(5), h(6), h(6), h(7), h(7)))
+}
+
+/// `out[r][c]`: the sum of lanes `2r` and `2r + 1` of `acc[c]`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+unsafe fn pairs_to_tile8<const C: usize>(acc: &[__m512; C]) -> [[f32; C]; 8] {
+    let mut out = [[0f32; C]; 8];
+    for c in 0..C {
+        let mut lanes = [0f32; 16];
+        _mm512_storeu_ps(lanes.as_mut_ptr(), acc[c]);
+        for r in 0..8 {
+            out[r][c] = lanes[2 * r] + lanes[2 * r + 1];
+        }
+    }
+    out
+}
+
+/// Eight q8_0 weight rows against `C` activation rows: per block, the four 8-byte units of
+/// all eight rows (`interleave8`) meet 8 activations broadcast to all rows; row `r` owns i32
+/// lanes `2r`, `2r + 1`, so one float step per block and column serves the eight rows.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+unsafe fn q8_0_interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> [[f32; C]; 8] {
+    let nb = x[0].d.len();
+    let zero = _mm512_setzero_si512();
+    let mut acc = [_mm512_setzero_ps(); C];
+    for b in 0..nb {
+        let blk: [*const u8; 8] = std::array::from_fn(|r| w[r].as_ptr().add(b * q8_0::BLOCK_BYTES));
+        let wd = f16_pairs8(&blk, 0);
+        let units = interleave8(blk.map(|p| _mm256_loadu_si256(p.add(2) as *const __m256i)));
+        // |w| as unsigned bytes (|-128| = 128 fits), and where w < 0, for the activations.
+        let negative = units.map(|u| _mm512_movepi8_mask(u));
+        let magnitude = units.map(|u| _mm512_abs_epi8(u));
+        for c in 0..C {
+            let xp = x[c].qs.as_ptr().add(b * 32) as *const i64;
+            let mut sum = zero;
+            for t in 0..4 {
+                let xv = _mm512_set1_epi64(xp.add(t).read_unaligned());
+                // x with the sign of w (activations are within ±127, so -x fits).
+                let signed = _mm512_mask_sub_epi8(xv, negative[t], zero, xv);
+                sum = _mm512_dpbusd_epi32(sum, magnitude[t], signed);
+            }
+            let scale = _mm512_mul_ps(wd, _mm512_set1_ps(*x[c].d.get_unchecked(b)));
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[c]);
+        }
+    }
+    pairs_to_tile8(&acc)
 }
 
 /// 32 bytes of each of eight rows, regrouped so that register `t` holds bytes `8t..8t+8` of
@@ -43,11 +119,11 @@ unsafe fn interleave8(q: [__m256i; 8]) -> [__m512i; 4] {
     ]
 }
 
-/// Eight weight rows against `C` activation rows. Row `r` owns i16 lanes `4r..4r+4` after
+/// Eight q4_K weight rows against `C` activation rows. Row `r` owns i16 lanes `4r..4r+4` after
 /// `maddubs` and i32 lanes `2r`, `2r+1` after the scales are applied, so each 128-bit lane
 /// holds two rows, as in the AVX2 tile.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-unsafe fn interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> [[f32; C]; 8] {
+unsafe fn q4_k_interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> [[f32; C]; 8] {
     let nb = x[0].d.len();
     let m4 = _mm512_set1_epi8(0x0F);
     // For sub-block s: in each 128-bit lane, i16 lanes 0..4 take byte s (the lane's first
@@ -63,7 +139,7 @@ unsafe fn interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> [[f32
     let second = _mm512_add_epi32(first, _mm512_set1_epi32(2));
     let mut acc = [_mm512_setzero_ps(); C];
     for sb in 0..nb {
-        let blk: [*const u8; 8] = std::array::from_fn(|r| w[r].as_ptr().add(sb * BLOCK_BYTES));
+        let blk: [*const u8; 8] = std::array::from_fn(|r| w[r].as_ptr().add(sb * q4_k::BLOCK_BYTES));
         let sm: [[u32; 4]; 8] =
             std::array::from_fn(|r| scales_and_mins_words(std::slice::from_raw_parts(blk[r].add(4), 12).try_into().unwrap()));
         let word = |r: usize, i: usize| sm[r][i] as i32;
@@ -78,11 +154,7 @@ unsafe fn interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> [[f32
             _mm512_cvtepu8_epi16(_mm256_setr_epi32(a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1]))
         };
         let (mins_lo, mins_hi) = (mins(0), mins(4));
-        let pairs = |off: usize| {
-            let h = |r: usize| (blk[r].add(off) as *const i16).read_unaligned();
-            _mm512_cvtph_ps(_mm256_setr_epi16(h(0), h(0), h(1), h(1), h(2), h(2), h(3), h(3), h(4), h(4), h(5), h(5), h(6), h(6), h(7), h(7)))
-        };
-        let (d, dmin) = (pairs(0), pairs(2));
+        let (d, dmin) = (f16_pairs8(&blk, 0), f16_pairs8(&blk, 2));
         let mut isum = [_mm512_setzero_si512(); C];
         for j in 0..4 {
             // Bytes 32j..32j+32 of each row; unit t holds weights 64j+8t.. (low nibbles) and
@@ -117,13 +189,5 @@ unsafe fn interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> [[f32
             acc[c] = _mm512_fmadd_ps(t, _mm512_set1_ps(*x[c].d.get_unchecked(sb)), acc[c]);
         }
     }
-    let mut out = [[0f32; C]; 8];
-    for c in 0..C {
-        let mut lanes = [0f32; 16];
-        _mm512_storeu_ps(lanes.as_mut_ptr(), acc[c]);
-        for r in 0..8 {
-            out[r][c] = lanes[2 * r] + lanes[2 * r + 1];
-        }
-    }
-    out
+    pairs_to_tile8(&acc)
 }
