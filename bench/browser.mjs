@@ -13,7 +13,7 @@
 // before the model. Medians of --runs runs. Writes bench/results/browser-<stamp>.json and the
 // table into bench/BROWSER.md (between the results markers). See BROWSER.md.
 //
-//   flock /tmp/cpu.lock node bench/browser.mjs [--sizes small,medium] [--runs 3] [--mt] [--no-bin]
+//   flock /tmp/cpu.lock node bench/browser.mjs [--sizes small,medium] [--runs 3] [--mt] [--no-bin] [--pairs 5]
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -55,6 +55,8 @@ const WL_VERSION = JSON.parse(fs.readFileSync(path.join(here, 'node_modules/@wll
 const WL2_VERSION = fs.existsSync(path.join(here, 'node_modules/wllama2/package.json')) ? JSON.parse(fs.readFileSync(path.join(here, 'node_modules/wllama2/package.json'), 'utf8')).version : null;
 const WITH_WL2 = !flag('--no-wllama2') && WL2_VERSION != null;
 const N_GEN = 64;
+// Interleaved ours/wllama pairs per model in the side-by-side phase (0 skips it).
+const DUEL_PAIRS = Number(opt('--pairs', 5));
 
 // ---------- the prompt: exactly 64 tokens for both ----------
 // Ours: a user turn is its text + eos, so the text has 63 GPT-2 tokens. wllama (llama-server's
@@ -282,7 +284,9 @@ async function launch() {
     headless: true,
     viewport: { width: 960, height: 720 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // e.g. BENCH_CHROMIUM_ARGS='--js-flags=--perf-prof' to profile the worker with perf (BROWSER.md).
+      ...(process.env.BENCH_CHROMIUM_ARGS ? process.env.BENCH_CHROMIUM_ARGS.split(' ') : [])],
   });
   // Records when the app's status changes (performance.now(), i.e. ms since navigation start).
   await context.addInitScript(() => {
@@ -303,6 +307,10 @@ async function launch() {
 }
 async function newPage() {
   for (const p of context.pages()) await p.close();
+  return newTab();
+}
+// A tab next to the open ones (the side-by-side phase keeps two).
+async function newTab() {
   const page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') browserLogs.push(`[${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => browserLogs.push(`[pageerror] ${e.message}`));
@@ -394,6 +402,14 @@ function oursQuery(source, maxNew) {
     : `model=${encodeURIComponent(source.repo)}&hub=${encodeURIComponent(source.hub)}`;
   return `?${q}&quant=q8_0&max_new_tokens=${maxNew}${source.baseline ? '&simd=baseline' : ''}`;
 }
+// One timed reply to the i-th benchmark prompt, in a new chat (the prompt alone is prefilled).
+async function oursSpeedRun(page, i) {
+  await oursNewChat(page);
+  const s = await oursSend(page, PROMPTS[1 + (i % (PROMPTS.length - 1))]);
+  if (s.context_after !== N_PROMPT + s.generated) throw new Error(`ours: prompt was ${s.context_after - s.generated} tokens, not ${N_PROMPT}`);
+  s.prefill_tok_s = N_PROMPT / (s.ttft_ms / 1000);
+  return s;
+}
 async function benchOurs(label, source, { speed = true, conversation = false } = {}) {
   log(`\n== ours: ${label}`);
   const res = { engine: 'ours', label, source: source.kind === 'gguf' ? source.url : `${source.hub}/${source.repo}`, cold: [], warm: [], speed: [] };
@@ -438,11 +454,8 @@ async function benchOurs(label, source, { speed = true, conversation = false } =
     await oursNewChat(page);
     res.first_reply = await oursSend(page, PROMPTS[0]);
     for (let i = 0; i < RUNS; i++) {
-      await oursNewChat(page);
       await waitQuiet();
-      const s = await oursSend(page, PROMPTS[1 + (i % (PROMPTS.length - 1))]);
-      if (s.context_after !== N_PROMPT + s.generated) throw new Error(`ours: prompt was ${s.context_after - s.generated} tokens, not ${N_PROMPT}`);
-      s.prefill_tok_s = N_PROMPT / (s.ttft_ms / 1000);
+      const s = await oursSpeedRun(page, i);
       res.speed.push(s);
       log(`   speed ${i + 1}: ${s.meter} · context ${s.context_after}`);
     }
@@ -527,31 +540,13 @@ async function benchWllama(label, ggufUrl, { coi = false, threads = 1, v = 3 } =
     log(`   warm ${i + 1}: ${r.page_to_ready_ms.toFixed(0)} ms to ready (loadModelFromUrl ${r.load_ms.toFixed(0)} ms), ${r.model_bytes} B of model fetched, wasm mem ${mb(r.model_memory_bytes)} MB`);
   }
   res.warm_phase = sampler.take();
-  const wlPrompt = (i) => PROMPTS[i] + '<|endoftext|>';
   // The same untimed warm-up reply as ours (`first_reply`), then the same prompts.
-  res.first_reply = await page.evaluate(([p, n]) => window.bench.run(p, n), [wlPrompt(0), N_GEN]);
+  res.first_reply = await page.evaluate(([p, n]) => window.bench.run(p, n), [wllamaPrompt(0), N_GEN]);
   for (let i = 0; i < RUNS; i++) {
     await waitQuiet();
-    const o = await page.evaluate(([p, n]) => window.bench.run(p, n), [wlPrompt(1 + (i % (PROMPTS.length - 1))), N_GEN]);
-    const t = o.timings || {};
-    if (t.prompt_n !== N_PROMPT) throw new Error(`wllama: prompt was ${t.prompt_n} tokens (cache ${t.cache_n}), not ${N_PROMPT}`);
-    if (t.predicted_n !== N_GEN) {
-      if (v === 3) throw new Error(`wllama: generated ${t.predicted_n} tokens, not ${N_GEN}`);
-      log(`   ! wllama 2 stopped at eos after ${t.predicted_n} tokens (it has no ignore_eos)`);
-    }
-    const s = {
-      generated: t.predicted_n, prompt_n: t.prompt_n, cache_n: t.cache_n,
-      timings_source: t.source || 'llama.cpp',
-      // engine-side: llama-server's own timings (2.x: page-side, see web/wllama-page.js)
-      ttft_ms: t.prompt_ms, prefill_tok_s: t.prompt_n / (t.prompt_ms / 1000),
-      decode_tok_s: (t.predicted_n - 1) / (t.predicted_ms / 1000), // 63 decode steps after the first token, like ours
-      predicted_per_second: t.predicted_per_second,
-      // page-side: createCompletion() call → first streamed token / last
-      page_ttft_ms: o.first_ms, page_total_ms: o.total_ms, chunks: o.chunks,
-      page_decode_tok_s: o.chunks > 1 ? (o.chunks - 1) / ((o.last_ms - o.first_ms) / 1000) : null,
-    };
+    const s = await wllamaSpeedRun(page, i, v);
     res.speed.push(s);
-    log(`   speed ${i + 1}: prefill ${s.prefill_tok_s.toFixed(1)} tok/s (${t.prompt_ms.toFixed(0)} ms), decode ${s.decode_tok_s.toFixed(1)} tok/s, page TTFT ${o.first_ms?.toFixed(0)} ms, ${o.chunks} chunks`);
+    log(`   speed ${i + 1}: prefill ${s.prefill_tok_s.toFixed(1)} tok/s (${s.ttft_ms.toFixed(0)} ms), decode ${s.decode_tok_s.toFixed(1)} tok/s, page TTFT ${s.page_ttft_ms?.toFixed(0)} ms, ${s.chunks} chunks`);
   }
   res.speed_phase = { ...sampler.take(), ...(await pageMetrics(page)), worker_wasm: await wllamaWorkerMemory(page) };
   await page.evaluate(() => window.bench.exit()).catch(() => {});
@@ -559,6 +554,95 @@ async function benchWllama(label, ggufUrl, { coi = false, threads = 1, v = 3 } =
   await clearOrigin(page, web.url);
   await closeServer(web);
   return res;
+}
+const wllamaPrompt = (i) => PROMPTS[i] + '<|endoftext|>';
+// One timed completion of the i-th benchmark prompt (the same prompts as ours, same order).
+async function wllamaSpeedRun(page, i, v) {
+  const o = await page.evaluate(([p, n]) => window.bench.run(p, n), [wllamaPrompt(1 + (i % (PROMPTS.length - 1))), N_GEN]);
+  const t = o.timings || {};
+  if (t.prompt_n !== N_PROMPT) throw new Error(`wllama: prompt was ${t.prompt_n} tokens (cache ${t.cache_n}), not ${N_PROMPT}`);
+  if (t.predicted_n !== N_GEN) {
+    if (v === 3) throw new Error(`wllama: generated ${t.predicted_n} tokens, not ${N_GEN}`);
+    log(`   ! wllama 2 stopped at eos after ${t.predicted_n} tokens (it has no ignore_eos)`);
+  }
+  const s = {
+    generated: t.predicted_n, prompt_n: t.prompt_n, cache_n: t.cache_n,
+    timings_source: t.source || 'llama.cpp',
+    // engine-side: llama-server's own timings (2.x: page-side, see web/wllama-page.js)
+    ttft_ms: t.prompt_ms, prefill_tok_s: t.prompt_n / (t.prompt_ms / 1000),
+    decode_tok_s: (t.predicted_n - 1) / (t.predicted_ms / 1000), // 63 decode steps after the first token, like ours
+    predicted_per_second: t.predicted_per_second,
+    // page-side: createCompletion() call → first streamed token / last
+    page_ttft_ms: o.first_ms, page_total_ms: o.total_ms, chunks: o.chunks,
+    page_decode_tok_s: o.chunks > 1 ? (o.chunks - 1) / ((o.last_ms - o.first_ms) / 1000) : null,
+  };
+  return s;
+}
+
+// ---------- side by side ----------
+// The phases above run one engine after the other; on a shared VM whose speed drifts by up to
+// 2x within minutes (seen on this machine), a ratio of two such medians can be off by as much.
+// Here both engines are loaded in two tabs of the same browser and their timed replies
+// alternate (ours, wllama, wllama, ours, ...: each pair sees the same machine), so the ratio of
+// each pair is fair; the table reports the median of those per-pair ratios.
+async function benchSideBySide(label, ggufUrl, v) {
+  const other = v === 3 ? 'wllama' : 'wllama2';
+  log(`\n== side by side: ours vs ${other} ${v === 3 ? WL_VERSION : WL2_VERSION}, ${label}, ${DUEL_PAIRS} interleaved pairs`);
+  for (const p of context.pages()) await p.close();
+  const res = { engine: 'duel', other, label, source: ggufUrl, pairs: [] };
+  const webOurs = await listen(serveDist);
+  const webWl = await listen(serveWllama(false));
+  try {
+    const ours = await newTab();
+    await ours.goto(webOurs.url + '/' + oursQuery({ kind: 'gguf', url: ggufUrl }, N_GEN));
+    await oursWaitReady(ours);
+    const wl = await newTab();
+    await wl.goto(webWl.url + `/wllama.html?v=${v}`);
+    await wl.waitForFunction(() => window.bench, null, { timeout: TIMEOUT });
+    await wl.evaluate(([url]) => window.bench.load(url, { threads: 1 }), [ggufUrl]);
+    // Untimed warm-up replies (V8's optimizing tier), then the pairs.
+    await oursNewChat(ours);
+    await oursSend(ours, PROMPTS[0]);
+    await wl.evaluate(([p, n]) => window.bench.run(p, n), [wllamaPrompt(0), N_GEN]);
+    res.visibility = { ours: await ours.evaluate(() => document.visibilityState), [other]: await wl.evaluate(() => document.visibilityState) };
+    for (let i = 0; i < DUEL_PAIRS; i++) {
+      const pair = {};
+      for (const e of i % 2 ? [other, 'ours'] : ['ours', other]) {
+        await waitQuiet();
+        if (e === 'ours') {
+          await ours.bringToFront();
+          pair.ours = await oursSpeedRun(ours, i);
+        } else {
+          await wl.bringToFront();
+          pair[other] = await wllamaSpeedRun(wl, i, v);
+        }
+      }
+      pair.prefill_ratio = pair.ours.prefill_tok_s / pair[other].prefill_tok_s;
+      pair.decode_ratio = pair.ours.decode_tok_s / pair[other].decode_tok_s;
+      res.pairs.push(pair);
+      log(`   pair ${i + 1}: prefill ${pair.ours.prefill_tok_s.toFixed(1)} vs ${pair[other].prefill_tok_s.toFixed(1)} tok/s (${pair.prefill_ratio.toFixed(2)}x), decode ${pair.ours.decode_tok_s.toFixed(1)} vs ${pair[other].decode_tok_s.toFixed(1)} tok/s (${pair.decode_ratio.toFixed(2)}x)`);
+    }
+    await wl.evaluate(() => window.bench.exit()).catch(() => {});
+    for (const p of [ours, wl]) await p.goto('about:blank');
+    await clearOrigin(ours, webOurs.url);
+    await clearOrigin(wl, webWl.url);
+  } finally {
+    await closeServer(webOurs);
+    await closeServer(webWl);
+  }
+  return res;
+}
+function sideBySideTable(duels) {
+  const lines = ['| model | vs | pairs | prefill tok/s ours / other (medians) | prefill ratio: median of pairs (min–max) | decode tok/s ours / other (medians) | decode ratio: median of pairs (min–max) |', '|---|---|---:|---:|---:|---:|---:|'];
+  for (const d of duels) {
+    const other = d.other === 'wllama' ? `wllama ${WL_VERSION}` : `wllama ${WL2_VERSION}`;
+    if (d.error) { lines.push(`| ${d.label} | ${other} | failed: ${d.error.replace(/\|/g, '/')} |||||`); continue; }
+    const col = (k) => d.pairs.map((p) => p[k]);
+    const side = (e, k) => r1(median(d.pairs.map((p) => p[e][k])));
+    const range = (k) => `${median(col(k)).toFixed(2)} (${Math.min(...col(k)).toFixed(2)}–${Math.max(...col(k)).toFixed(2)})`;
+    lines.push(`| ${d.label} | ${other} | ${d.pairs.length} | ${side('ours', 'prefill_tok_s')} / ${side(d.other, 'prefill_tok_s')} | ${range('prefill_ratio')} | ${side('ours', 'decode_tok_s')} / ${side(d.other, 'decode_tok_s')} | ${range('decode_ratio')} |`);
+  }
+  return lines.join('\n');
 }
 
 // ---------- summary ----------
@@ -644,6 +728,7 @@ async function main() {
   const hub = await listen(serveModels);
   await launch();
   const results = [];
+  const duels = [];
   // A failure of one engine on one model is recorded (with its message) and the run goes on.
   const attempt = async (engine, label, fn) => {
     try {
@@ -673,6 +758,13 @@ async function main() {
             results.push(r);
           }
           if (WITH_WL2) results.push(await attempt('wllama2', label, () => benchWllama(label, url, { v: 2 })));
+        }
+        if (DUEL_PAIRS > 0 && ONLY.includes('ours') && ONLY.includes('wllama')) {
+          for (const v of WITH_WL2 ? [3, 2] : [3]) {
+            const other = v === 3 ? 'wllama' : 'wllama2';
+            const d = await attempt('duel', label, () => benchSideBySide(label, url, v));
+            duels.push({ ...d, other });
+          }
         }
       }
       if (WITH_BIN && ONLY.includes('ours')) {
@@ -707,7 +799,7 @@ async function main() {
     command: `flock /tmp/cpu.lock node bench/browser.mjs ${argv.join(' ')}`.trim(),
     settings: { runs: RUNS, warmup_replies: 1, quiet_wait_s: QUIET_WAIT_S, sizes: SIZES, quants: QUANTS, prompt_tokens: N_PROMPT, new_tokens: N_GEN, prompts: PROMPTS, conversation_texts: CONV_TEXTS, conversation_turns: CONV_TURNS, conversation_new_tokens: CONV_NEW_TOKENS },
     transfer: { ours: sizes.ours, ours_total: total(sizes.ours), wllama: sizes.wllama, wllama_total: total(sizes.wllama), wllama2_single_thread: sizes.wllama2, wllama2_total: total(sizes.wllama2) },
-    summaries, results,
+    summaries, results, side_by_side: duels,
   };
   fs.mkdirSync(path.join(here, 'results'), { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -720,6 +812,7 @@ async function main() {
   const md = [
     `Run ${out.started} (${RUNS} runs each, medians) on ${machine.cpu}, ${machine.cores} cores, ${machine.mem_gib} GiB; ${machine.chromium}; @wllama/wllama ${machine.wllama} and ${machine.wllama2}; dist/ built ${machine.dist_mtime}. Raw data: \`bench/results/${path.basename(jsonFile)}\`.`,
     '', table, '', tx,
+    ...(duels.length ? ['', `Side by side (one thread each, both engines loaded in two tabs, timed replies alternating ours/wllama, a quiet machine before each; ratio > 1: ours faster):`, '', sideBySideTable(duels)] : []),
   ].join('\n');
   log('\n' + md);
   const doc = path.join(here, 'BROWSER.md');
