@@ -29,7 +29,7 @@ window.bench = {
   version: V,
   // Loads a .gguf by URL (downloaded, or from wllama's OPFS cache when it holds it).
   async load(url, { threads = 1, useCache = true } = {}) {
-    wllama = new Wllama(PATHS, { suppressNativeLog: true, parallelDownloads: 3 });
+    wllama = new Wllama(PATHS, { suppressNativeLog: !new URLSearchParams(location.search).has('log'), parallelDownloads: 3 });
     if (V === 3) wllama.setCompat(null); // never the CDN compat build
     const cached = useCache ? (await wllama.cacheManager.list().catch(() => [])).length : 0;
     status('loading');
