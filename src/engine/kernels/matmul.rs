@@ -213,6 +213,29 @@ unsafe fn rows_with<K: TileKernel>(
         }
         return;
     }
+    if m == 1 {
+        // Decode with several rows per tile (wasm32): the tile's rows come from that many equal
+        // parts of the range, so the weights are read as a few long sequential streams at once
+        // rather than one (a core keeps more misses in flight that way; the browser has no
+        // prefetch instruction to do it instead). Node, medium, one thread: q4_k 14.5 -> 18.1,
+        // q8_0 10.0 -> 11.3 tok/s decode; eight streams measured no better than four.
+        let x = [acts.row(0)];
+        let part = rows.len() / rows_per_tile;
+        for i in 0..part {
+            let idx: [usize; R] = std::array::from_fn(|j| rows.start + j.min(rows_per_tile - 1) * part + i);
+            let wr: [&[u8]; R] = std::array::from_fn(|j| &w[idx[j] * row_bytes..(idx[j] + 1) * row_bytes]);
+            run_tile::<K>(&wr[..rows_per_tile], &x, &mut buf[..rows_per_tile]);
+            for j in 0..rows_per_tile {
+                // SAFETY: (0, idx[j]) is inside [1, n]; only this call writes it.
+                *out.0.add(idx[j]) = buf[j];
+            }
+        }
+        for r in rows.start + part * rows_per_tile..rows.end {
+            // SAFETY: (0, r) is inside [1, n]; only this call writes it.
+            *out.0.add(r) = K::tile::<1, 1>(&[&w[r * row_bytes..(r + 1) * row_bytes]], &x)[0][0];
+        }
+        return;
+    }
     let xrows: Vec<ActRow> = (0..m).map(|i| acts.row(i)).collect();
     let mut r0 = rows.start;
     while r0 < rows.end {
