@@ -245,9 +245,11 @@ pub mod simd128 {
         while b0 < nb {
             let n = CHUNK.min(nb - b0);
             let mut buf = [[MaybeUninit::<T>::uninit(); CHUNK]; R];
-            for (r, row) in buf.iter_mut().enumerate() {
-                for (i, slot) in row[..n].iter_mut().enumerate() {
-                    slot.write(sums(r, b0 + i));
+            // Block by block, the R rows in turn: matmul's decode hands rows from R parts of
+            // the matrix, whose reads are then in flight together.
+            for i in 0..n {
+                for (r, row) in buf.iter_mut().enumerate() {
+                    row[i].write(sums(r, b0 + i));
                 }
             }
             for i in 0..n {
@@ -289,6 +291,12 @@ pub mod simd128 {
             assert!(x[c].qs.len() >= nb * 32 && x[c].d.len() >= nb);
         }
         if C == 1 {
+            if R == 4 {
+                // Four rows from four parts of the matrix (matmul's decode): read in step.
+                let rows: [&[u8]; 4] = core::array::from_fn(|r| &w[r][..nb * BLOCK_BYTES]);
+                let d = decode_rows_in_step(&rows, &x[0]);
+                return core::array::from_fn(|r| [d[r]; C]);
+            }
             return core::array::from_fn(|r| [decode_row(&w[r][..nb * BLOCK_BYTES], &x[0]); C]);
         }
         let mut acc = [f32x4_splat(0.0); C];
@@ -341,6 +349,40 @@ pub mod simd128 {
     /// four rows interleaved block by block (the tile's order) are four short streams that
     /// the hardware prefetcher does not follow, and the browser has no prefetch instruction.
     /// The tile's float step is shared here by four consecutive blocks of the row.
+    /// [`decode_row`] for four rows at once, four blocks of each in turn: the four rows' reads
+    /// (matmul hands them from four parts of the matrix) are in flight together.
+    fn decode_rows_in_step(w: &[&[u8]; 4], x: &ActRow) -> [f32; 4] {
+        let nb = w[0].len() / BLOCK_BYTES;
+        assert!(w.iter().all(|r| r.len() == nb * BLOCK_BYTES) && x.qs.len() >= nb * 32 && x.d.len() >= nb);
+        let xp = x.qs.as_ptr() as *const u8;
+        let mut acc = [f32x4_splat(0.0); 4];
+        let mut b = 0;
+        // SAFETY: blocks b..b + 4 < nb of each row and their activations exist (asserted above).
+        unsafe {
+            while b + 4 <= nb {
+                let xd = load(x.d.as_ptr().add(b) as *const u8);
+                for r in 0..4 {
+                    let blk = w[r].as_ptr().add(b * BLOCK_BYTES);
+                    let at = |i: usize| blk.add(i * BLOCK_BYTES);
+                    let sums = [0, 1, 2, 3].map(|i| block_sum(at(i), xp.add((b + i) * 32)));
+                    let wd = f16x4_to_f32(u32x4(scale_bits(at(0)), scale_bits(at(1)), scale_bits(at(2)), scale_bits(at(3))));
+                    acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(reduce4(&sums)), f32x4_mul(wd, xd)));
+                }
+                b += 4;
+            }
+        }
+        core::array::from_fn(|r| {
+            let mut total = f32x4_extract_lane::<0>(acc[r]) + f32x4_extract_lane::<1>(acc[r]) + f32x4_extract_lane::<2>(acc[r]) + f32x4_extract_lane::<3>(acc[r]);
+            for b in b..nb {
+                // SAFETY: as above, one block at a time.
+                let (s, bits) = unsafe { (reduce4(&[block_sum(w[r].as_ptr().add(b * BLOCK_BYTES), xp.add(b * 32))]), scale_bits(w[r].as_ptr().add(b * BLOCK_BYTES))) };
+                let d = f32x4_extract_lane::<0>(f16x4_to_f32(u32x4(bits, 0, 0, 0)));
+                total += i32x4_extract_lane::<0>(s) as f32 * (d * x.d[b]);
+            }
+            total
+        })
+    }
+
     fn decode_row(w: &[u8], x: &ActRow) -> f32 {
         let nb = w.len() / BLOCK_BYTES;
         assert!(x.qs.len() >= nb * 32 && x.d.len() >= nb);
