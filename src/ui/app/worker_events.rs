@@ -60,6 +60,9 @@ impl App {
 
     pub(super) fn on_worker(&mut self, ctx: &Context<Self>, out: FromWorker) {
         match out {
+            // A progress report or a failure already on its way when the user pressed Cancel
+            // must not bring back the progress bar of a download that has stopped.
+            FromWorker::Progress(_) | FromWorker::LoadError(_) if self.status == LoadStatus::Cancelled => {}
             FromWorker::Progress(p) => {
                 self.download_rate.push(js_sys::Date::now(), p.done);
                 let text = progress_text(&p, self.download_rate.rate());
