@@ -345,10 +345,32 @@ pub mod simd128 {
         u16::from_le_bytes([*blk, *blk.add(1)]) as u32
     }
 
-    /// One weight row against one activation row (decode), the row read in address order:
-    /// four rows interleaved block by block (the tile's order) are four short streams that
-    /// the hardware prefetcher does not follow, and the browser has no prefetch instruction.
-    /// The tile's float step is shared here by four consecutive blocks of the row.
+    /// `acc` plus four consecutive blocks at `blk` against their activations at `xq` (scales
+    /// `xd`), the float step shared by the four blocks.
+    ///
+    /// # Safety
+    /// `blk` must point to four whole blocks and `xq` to their 128 activations.
+    #[inline(always)]
+    unsafe fn four_blocks(acc: v128, blk: *const u8, xq: *const u8, xd: v128) -> v128 {
+        let at = |i: usize| blk.add(i * BLOCK_BYTES);
+        let sums = [0, 1, 2, 3].map(|i| block_sum(at(i), xq.add(i * 32)));
+        let wd = f16x4_to_f32(u32x4(scale_bits(at(0)), scale_bits(at(1)), scale_bits(at(2)), scale_bits(at(3))));
+        f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(reduce4(&sums)), f32x4_mul(wd, xd)))
+    }
+
+    /// The lanes of `acc` summed, plus the row's blocks `from..` (fewer than four) one by one.
+    fn finish_row(acc: v128, w: &[u8], x: &ActRow, from: usize) -> f32 {
+        let mut total = f32x4_extract_lane::<0>(acc) + f32x4_extract_lane::<1>(acc) + f32x4_extract_lane::<2>(acc) + f32x4_extract_lane::<3>(acc);
+        let (wp, xp) = (w.as_ptr(), x.qs.as_ptr() as *const u8);
+        for b in from..w.len() / BLOCK_BYTES {
+            // SAFETY: block b of the row and its activations exist (the callers assert it).
+            let (s, bits) = unsafe { (reduce4(&[block_sum(wp.add(b * BLOCK_BYTES), xp.add(b * 32))]), scale_bits(wp.add(b * BLOCK_BYTES))) };
+            let d = f32x4_extract_lane::<0>(f16x4_to_f32(u32x4(bits, 0, 0, 0)));
+            total += i32x4_extract_lane::<0>(s) as f32 * (d * x.d[b]);
+        }
+        total
+    }
+
     /// [`decode_row`] for four rows at once, four blocks of each in turn: the four rows' reads
     /// (matmul hands them from four parts of the matrix) are in flight together.
     fn decode_rows_in_step(w: &[&[u8]; 4], x: &ActRow) -> [f32; 4] {
@@ -362,27 +384,18 @@ pub mod simd128 {
             while b + 4 <= nb {
                 let xd = load(x.d.as_ptr().add(b) as *const u8);
                 for r in 0..4 {
-                    let blk = w[r].as_ptr().add(b * BLOCK_BYTES);
-                    let at = |i: usize| blk.add(i * BLOCK_BYTES);
-                    let sums = [0, 1, 2, 3].map(|i| block_sum(at(i), xp.add((b + i) * 32)));
-                    let wd = f16x4_to_f32(u32x4(scale_bits(at(0)), scale_bits(at(1)), scale_bits(at(2)), scale_bits(at(3))));
-                    acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(reduce4(&sums)), f32x4_mul(wd, xd)));
+                    acc[r] = four_blocks(acc[r], w[r].as_ptr().add(b * BLOCK_BYTES), xp.add(b * 32), xd);
                 }
                 b += 4;
             }
         }
-        core::array::from_fn(|r| {
-            let mut total = f32x4_extract_lane::<0>(acc[r]) + f32x4_extract_lane::<1>(acc[r]) + f32x4_extract_lane::<2>(acc[r]) + f32x4_extract_lane::<3>(acc[r]);
-            for b in b..nb {
-                // SAFETY: as above, one block at a time.
-                let (s, bits) = unsafe { (reduce4(&[block_sum(w[r].as_ptr().add(b * BLOCK_BYTES), xp.add(b * 32))]), scale_bits(w[r].as_ptr().add(b * BLOCK_BYTES))) };
-                let d = f32x4_extract_lane::<0>(f16x4_to_f32(u32x4(bits, 0, 0, 0)));
-                total += i32x4_extract_lane::<0>(s) as f32 * (d * x.d[b]);
-            }
-            total
-        })
+        core::array::from_fn(|r| finish_row(acc[r], w[r], x, b))
     }
 
+    /// One weight row against one activation row (decode), the row read in address order:
+    /// four rows interleaved block by block (the tile's order) are four short streams that
+    /// the hardware prefetcher does not follow, and the browser has no prefetch instruction.
+    /// The tile's float step is shared here by four consecutive blocks of the row.
     fn decode_row(w: &[u8], x: &ActRow) -> f32 {
         let nb = w.len() / BLOCK_BYTES;
         assert!(x.qs.len() >= nb * 32 && x.d.len() >= nb);
@@ -392,22 +405,10 @@ pub mod simd128 {
         // SAFETY: blocks b..b + 4 < nb of the row and their activations exist (asserted above).
         unsafe {
             while b + 4 <= nb {
-                let blk = wp.add(b * BLOCK_BYTES);
-                let at = |i: usize| blk.add(i * BLOCK_BYTES);
-                let sums = [0, 1, 2, 3].map(|i| block_sum(at(i), xp.add((b + i) * 32)));
-                let wd = f16x4_to_f32(u32x4(scale_bits(at(0)), scale_bits(at(1)), scale_bits(at(2)), scale_bits(at(3))));
-                let xd = load(x.d.as_ptr().add(b) as *const u8);
-                acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(reduce4(&sums)), f32x4_mul(wd, xd)));
+                acc = four_blocks(acc, wp.add(b * BLOCK_BYTES), xp.add(b * 32), load(x.d.as_ptr().add(b) as *const u8));
                 b += 4;
             }
         }
-        let mut total = f32x4_extract_lane::<0>(acc) + f32x4_extract_lane::<1>(acc) + f32x4_extract_lane::<2>(acc) + f32x4_extract_lane::<3>(acc);
-        for b in b..nb {
-            // SAFETY: as above, one block at a time.
-            let (s, bits) = unsafe { (reduce4(&[block_sum(wp.add(b * BLOCK_BYTES), xp.add(b * 32))]), scale_bits(wp.add(b * BLOCK_BYTES))) };
-            let d = f32x4_extract_lane::<0>(f16x4_to_f32(u32x4(bits, 0, 0, 0)));
-            total += i32x4_extract_lane::<0>(s) as f32 * (d * x.d[b]);
-        }
-        total
+        finish_row(acc, w, x, b)
     }
 }
