@@ -203,22 +203,14 @@ unsafe fn rows_with<K: TileKernel>(
     let m = acts.m;
     let mut buf = [0f32; R * C];
     debug_assert!(rows_per_tile <= R && cols <= C);
-    if m == 1 && rows_per_tile == 1 {
-        // Decode: one dot product per weight row, no tile bookkeeping.
-        let x = [acts.row(0)];
-        for r in rows {
-            let dot = K::tile::<1, 1>(&[&w[r * row_bytes..(r + 1) * row_bytes]], &x)[0][0];
-            // SAFETY: (0, r) is inside [1, n]; only this call writes it.
-            *out.0.add(r) = dot;
-        }
-        return;
-    }
     if m == 1 {
-        // Decode with several rows per tile (wasm32): the tile's rows come from that many equal
-        // parts of the range, so the weights are read as a few long sequential streams at once
-        // rather than one (a core keeps more misses in flight that way; the browser has no
-        // prefetch instruction to do it instead). Node, medium, one thread: q4_k 14.5 -> 18.1,
-        // q8_0 10.0 -> 11.3 tok/s decode; eight streams measured no better than four.
+        // Decode: one dot product per weight row, no column bookkeeping. Natively one row per
+        // tile (a single prefetched stream per thread); with several rows per tile (wasm32)
+        // the tile's rows come from that many equal parts of the range, so the weights are
+        // read as a few long sequential streams at once rather than one (a core keeps more
+        // misses in flight that way; the browser has no prefetch instruction to do it
+        // instead). Node, medium, one thread: q4_k 14.5 -> 18.1, q8_0 10.0 -> 11.3 tok/s
+        // decode; eight streams measured no better than four.
         let x = [acts.row(0)];
         let part = rows.len() / rows_per_tile;
         for i in 0..part {
