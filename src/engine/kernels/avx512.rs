@@ -12,7 +12,6 @@
 //! Decode (one activation row) stays on the AVX2 paths: it waits on memory, not arithmetic.
 
 use super::activations::ActRow;
-use super::q4_k::scales_and_mins_words;
 use super::{q4_k, q8_0};
 use std::arch::x86_64::*;
 
@@ -133,28 +132,21 @@ unsafe fn q4_k_interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> 
         let lane = [a, z, a, z, a, z, a, z, b, z, b, z, b, z, b, z];
         _mm512_broadcast_i32x4(_mm_loadu_si128(lane.as_ptr() as *const __m128i))
     });
-    // Lane 2r + i of the mins sums: rows 0..4 come from the first product (row k in lanes
-    // 4k..4k+4), rows 4..8 from the second; each row's four partial sums are added in pairs.
-    let first = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
-    let second = _mm512_add_epi32(first, _mm512_set1_epi32(2));
+    // For mins pair k: i32 lane 2r holds row r's min 2k twice as i16, lane 2r + 1 its min
+    // 2k + 1 (bytes as laid out by `SixBit::split`: a lane's rows at bytes 0..8 and 8..16).
+    let spread: [__m512i; 4] = std::array::from_fn(|k| {
+        let (z, a, b) = (-1i8, 2 * k as i8, 2 * k as i8 + 1);
+        let lane = [a, z, a, z, b, z, b, z, 8 + a, z, 8 + a, z, 8 + b, z, 8 + b, z];
+        _mm512_broadcast_i32x4(_mm_loadu_si128(lane.as_ptr() as *const __m128i))
+    });
+    let six = SixBit::new();
     let mut acc = [_mm512_setzero_ps(); C];
     for sb in 0..nb {
         let blk: [*const u8; 8] = std::array::from_fn(|r| w[r].as_ptr().add(sb * q4_k::BLOCK_BYTES));
-        let sm: [[u32; 4]; 8] =
-            std::array::from_fn(|r| scales_and_mins_words(std::slice::from_raw_parts(blk[r].add(4), 12).try_into().unwrap()));
-        let word = |r: usize, i: usize| sm[r][i] as i32;
-        let scales = _mm512_setr_epi32(
-            word(0, 0), word(0, 1), word(1, 0), word(1, 1), word(2, 0), word(2, 1), word(3, 0), word(3, 1),
-            word(4, 0), word(4, 1), word(5, 0), word(5, 1), word(6, 0), word(6, 1), word(7, 0), word(7, 1),
-        );
-        // Row k's eight mins as i16 in 128-bit lane k (rows 0..4, then 4..8).
-        let mins = |r0: usize| {
-            let m = |r: usize| [word(r, 2), word(r, 3)];
-            let [a, b, c, d] = [m(r0), m(r0 + 1), m(r0 + 2), m(r0 + 3)];
-            _mm512_cvtepu8_epi16(_mm256_setr_epi32(a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1]))
-        };
-        let (mins_lo, mins_hi) = (mins(0), mins(4));
-        let (d, dmin) = (f16_pairs8(&blk, 0), f16_pairs8(&blk, 2));
+        let (h_lo, h_hi) = headers8(&blk);
+        let (scales, mins) = six.split(h_lo, h_hi);
+        let mins: [__m512i; 4] = std::array::from_fn(|k| _mm512_shuffle_epi8(mins, spread[k]));
+        let (d, dmin) = f16_header_pairs8(h_lo, h_hi);
         let mut isum = [_mm512_setzero_si512(); C];
         for j in 0..4 {
             // Bytes 32j..32j+32 of each row; unit t holds weights 64j+8t.. (low nibbles) and
@@ -178,16 +170,82 @@ unsafe fn q4_k_interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> 
             }
         }
         for c in 0..C {
-            // Sums of x per 32-weight sub-block (pairs of the sums of 16), as i16 in every lane.
-            let bs = _mm256_loadu_si256(x[c].bsums.as_ptr().add(sb * 16) as *const __m256i);
-            let per32 = _mm256_madd_epi16(bs, _mm256_set1_epi16(1));
-            let per32 = _mm256_permute4x64_epi64::<0b1000_1000>(_mm256_packs_epi32(per32, per32));
-            let per32 = _mm512_broadcast_i32x4(_mm256_castsi256_si128(per32));
-            let (m_lo, m_hi) = (_mm512_madd_epi16(mins_lo, per32), _mm512_madd_epi16(mins_hi, per32));
-            let msum = _mm512_add_epi32(_mm512_permutex2var_epi32(m_lo, first, m_hi), _mm512_permutex2var_epi32(m_lo, second, m_hi));
+            // Σ min · (sum of x over the sub-block): the sums of 16 come in pairs, and each
+            // pair meets its sub-block's min twice (`spread`), so no pair sums are formed.
+            let bs = x[c].bsums.as_ptr().add(sb * 16) as *const i64;
+            let mut msum = _mm512_setzero_si512();
+            for (k, m) in mins.iter().enumerate() {
+                msum = _mm512_dpwssd_epi32(msum, *m, _mm512_set1_epi64(bs.add(k).read_unaligned()));
+            }
             let t = _mm512_fmsub_ps(_mm512_cvtepi32_ps(isum[c]), d, _mm512_mul_ps(_mm512_cvtepi32_ps(msum), dmin));
             acc[c] = _mm512_fmadd_ps(t, _mm512_set1_ps(*x[c].d.get_unchecked(sb)), acc[c]);
         }
     }
     pairs_to_tile8(&acc)
+}
+
+/// The first 16 bytes of eight q4_K blocks (d, dmin, the 12 packed scale bytes): rows 0..4
+/// one per 128-bit lane of the first register, rows 4..8 of the second.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+unsafe fn headers8(blk: &[*const u8; 8]) -> (__m512i, __m512i) {
+    let h = |r: usize| _mm_loadu_si128(blk[r] as *const __m128i);
+    let four = |r: usize| {
+        let lo = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(h(r)), h(r + 1));
+        let hi = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(h(r + 2)), h(r + 3));
+        _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+    };
+    (four(0), four(4))
+}
+
+/// Unpacks q4_K's 6-bit scales and mins for eight rows at once: the word formula of
+/// [`q4_k::scales_and_mins_words`] applied to every 128-bit lane (one row's header).
+struct SixBit {
+    shift: __m512i,
+    keep: __m512i,
+    high: __m512i,
+    scales: __m512i,
+    mins: __m512i,
+}
+
+impl SixBit {
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+    unsafe fn new() -> Self {
+        let lane4 = |a: i32, b: i32, c: i32, d: i32| _mm512_broadcast_i32x4(_mm_setr_epi32(a, b, c, d));
+        let (low6, low4, top2) = (0x3f3f_3f3f, 0x0f0f_0f0f, 0x3030_3030);
+        SixBit {
+            shift: lane4(0, 0, 0, 4),
+            keep: lane4(low6, low4, low6, low4),
+            high: lane4(0, top2, 0, top2),
+            // Dwords 0, 1 (scales) resp. 2, 3 (mins) of every lane, rows in order.
+            scales: _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29),
+            mins: _mm512_setr_epi32(2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31),
+        }
+    }
+
+    /// `(scales, mins)`: row r's eight scales (resp. mins) as bytes at `8r..8r + 8`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+    unsafe fn split(&self, h_lo: __m512i, h_hi: __m512i) -> (__m512i, __m512i) {
+        // Header dwords: 0 = d, dmin; 1..4 = the packed bytes a, b, c. Per lane the result is
+        // [a & 63…, (c & 15…) | top2(a), b & 63…, (c >> 4 & 15…) | top2(b)].
+        let unpack = |h: __m512i| {
+            let abcc = _mm512_srlv_epi32(_mm512_shuffle_epi32::<0b11_10_11_01>(h), self.shift);
+            let aabb = _mm512_srli_epi32::<2>(_mm512_shuffle_epi32::<0b10_10_01_01>(h));
+            _mm512_or_si512(_mm512_and_si512(abcc, self.keep), _mm512_and_si512(aabb, self.high))
+        };
+        let (lo, hi) = (unpack(h_lo), unpack(h_hi));
+        (_mm512_permutex2var_epi32(lo, self.scales, hi), _mm512_permutex2var_epi32(lo, self.mins, hi))
+    }
+}
+
+/// `(d, dmin)` of eight q4_K headers (see [`headers8`]) as f32 in lanes `[r0 r0 r1 r1 … r7 r7]`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+unsafe fn f16_header_pairs8(h_lo: __m512i, h_hi: __m512i) -> (__m512, __m512) {
+    // Word 8r of the pair of registers is row r's d, word 8r + 1 its dmin.
+    let idx: [i16; 32] = std::array::from_fn(|i| (8 * ((i % 16) / 2) + i / 16) as i16);
+    let both = _mm512_permutex2var_epi16(h_lo, _mm512_loadu_si512(idx.as_ptr() as *const _), h_hi);
+    (_mm512_cvtph_ps(_mm512_castsi512_si256(both)), _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(both)))
 }
