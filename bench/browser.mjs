@@ -14,6 +14,8 @@
 // table into bench/BROWSER.md (between the results markers). See BROWSER.md.
 //
 //   flock /tmp/cpu.lock node bench/browser.mjs [--sizes small,medium] [--runs 3] [--mt] [--no-bin] [--pairs 5]
+//     [--llama-bench PATH | --no-native]   (native llama.cpp in the side-by-side pairs; default
+//     $LLAMA_BENCH or /tmp/llama-build/bin/llama-bench when present)
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -57,6 +59,12 @@ const WITH_WL2 = !flag('--no-wllama2') && WL2_VERSION != null;
 const N_GEN = 64;
 // Interleaved ours/wllama pairs per model in the side-by-side phase (0 skips it).
 const DUEL_PAIRS = Number(opt('--pairs', 5));
+// Only the side-by-side phase (no load, memory or conversation phases): a quick speed check.
+const DUEL_ONLY = flag('--duel-only');
+// Native llama.cpp (llama-bench, 1 thread) on the same file inside each side-by-side pair: the
+// issue's long-run aim is in-browser decode at >= 0.5x native llama.cpp, measured in one run.
+const NATIVE_LLAMA = flag('--no-native') ? null
+  : [opt('--llama-bench', null), process.env.LLAMA_BENCH, '/tmp/llama-build/bin/llama-bench'].find((f) => f && fs.existsSync(f)) || null;
 
 // ---------- the prompt: exactly 64 tokens for both ----------
 // Ours: a user turn is its text + eos, so the text has 63 GPT-2 tokens. wllama (llama-server's
@@ -579,17 +587,37 @@ async function wllamaSpeedRun(page, i, v) {
   return s;
 }
 
+// ---------- native llama.cpp ----------
+// One llama-bench repetition, 1 thread: pp64 then tg64 (its decode starts from an empty cache,
+// ours after the 64-token prompt; at 128 tokens of context the difference is small).
+function nativeSpeedRun(file) {
+  const out = execFileSync(NATIVE_LLAMA, ['-m', file, '-t', '1', '-p', String(N_PROMPT), '-n', String(N_GEN), '-r', '1', '-o', 'json'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 24 });
+  const rows = JSON.parse(out);
+  const pp = rows.find((r) => r.n_prompt === N_PROMPT && r.n_gen === 0);
+  const tg = rows.find((r) => r.n_gen === N_GEN && r.n_prompt === 0);
+  if (!pp || !tg) throw new Error(`llama-bench: no pp${N_PROMPT}/tg${N_GEN} rows in its output`);
+  return { prefill_tok_s: pp.avg_ts, decode_tok_s: tg.avg_ts, build: rows[0].build_commit, cpu: rows[0].cpu_info };
+}
+// The local file behind a model URL of serveModels (`/files/NAME`).
+function modelFileOf(url) {
+  const m = new URL(url).pathname.match(/^\/files\/([\w.-]+)$/);
+  return m ? path.join(MODELS, m[1]) : null;
+}
+
 // ---------- side by side ----------
 // The phases above run one engine after the other; on a shared VM whose speed drifts by up to
 // 2x within minutes (seen on this machine), a ratio of two such medians can be off by as much.
 // Here both engines are loaded in two tabs of the same browser and their timed replies
 // alternate (ours, wllama, wllama, ours, ...: each pair sees the same machine), so the ratio of
 // each pair is fair; the table reports the median of those per-pair ratios.
-async function benchSideBySide(label, ggufUrl, v) {
+async function benchSideBySide(label, ggufUrl, v, withNative) {
   const other = v === 3 ? 'wllama' : 'wllama2';
   log(`\n== side by side: ours vs ${other} ${v === 3 ? WL_VERSION : WL2_VERSION}, ${label}, ${DUEL_PAIRS} interleaved pairs`);
   for (const p of context.pages()) await p.close();
   const res = { engine: 'duel', other, label, source: ggufUrl, pairs: [] };
+  const nativeFile = withNative && NATIVE_LLAMA ? modelFileOf(ggufUrl) : null;
+  if (nativeFile) log(`   with native llama.cpp (${NATIVE_LLAMA}, 1 thread) on ${nativeFile} in every pair`);
   const webOurs = await listen(serveDist);
   const webWl = await listen(serveWllama(false));
   try {
@@ -607,9 +635,12 @@ async function benchSideBySide(label, ggufUrl, v) {
     res.visibility = { ours: await ours.evaluate(() => document.visibilityState), [other]: await wl.evaluate(() => document.visibilityState) };
     for (let i = 0; i < DUEL_PAIRS; i++) {
       const pair = {};
-      for (const e of i % 2 ? [other, 'ours'] : ['ours', other]) {
+      const order = (i % 2 ? ['native', other, 'ours'] : ['ours', other, 'native']).filter((e) => e !== 'native' || nativeFile);
+      for (const e of order) {
         await waitQuiet();
-        if (e === 'ours') {
+        if (e === 'native') {
+          pair.native = nativeSpeedRun(nativeFile);
+        } else if (e === 'ours') {
           await ours.bringToFront();
           pair.ours = await oursSpeedRun(ours, i);
         } else {
@@ -619,8 +650,13 @@ async function benchSideBySide(label, ggufUrl, v) {
       }
       pair.prefill_ratio = pair.ours.prefill_tok_s / pair[other].prefill_tok_s;
       pair.decode_ratio = pair.ours.decode_tok_s / pair[other].decode_tok_s;
+      if (pair.native) {
+        pair.native_prefill_ratio = pair.ours.prefill_tok_s / pair.native.prefill_tok_s;
+        pair.native_decode_ratio = pair.ours.decode_tok_s / pair.native.decode_tok_s;
+      }
       res.pairs.push(pair);
-      log(`   pair ${i + 1}: prefill ${pair.ours.prefill_tok_s.toFixed(1)} vs ${pair[other].prefill_tok_s.toFixed(1)} tok/s (${pair.prefill_ratio.toFixed(2)}x), decode ${pair.ours.decode_tok_s.toFixed(1)} vs ${pair[other].decode_tok_s.toFixed(1)} tok/s (${pair.decode_ratio.toFixed(2)}x)`);
+      log(`   pair ${i + 1}: prefill ${pair.ours.prefill_tok_s.toFixed(1)} vs ${pair[other].prefill_tok_s.toFixed(1)} tok/s (${pair.prefill_ratio.toFixed(2)}x), decode ${pair.ours.decode_tok_s.toFixed(1)} vs ${pair[other].decode_tok_s.toFixed(1)} tok/s (${pair.decode_ratio.toFixed(2)}x)`
+        + (pair.native ? `; native llama.cpp prefill ${pair.native.prefill_tok_s.toFixed(1)}, decode ${pair.native.decode_tok_s.toFixed(1)} tok/s (ours in the browser ${pair.native_prefill_ratio.toFixed(2)}x / ${pair.native_decode_ratio.toFixed(2)}x of it)` : ''));
     }
     await wl.evaluate(() => window.bench.exit()).catch(() => {});
     for (const p of [ours, wl]) await p.goto('about:blank');
@@ -641,6 +677,9 @@ function sideBySideTable(duels) {
     const side = (e, k) => r1(median(d.pairs.map((p) => p[e][k])));
     const range = (k) => `${median(col(k)).toFixed(2)} (${Math.min(...col(k)).toFixed(2)}–${Math.max(...col(k)).toFixed(2)})`;
     lines.push(`| ${d.label} | ${other} | ${d.pairs.length} | ${side('ours', 'prefill_tok_s')} / ${side(d.other, 'prefill_tok_s')} | ${range('prefill_ratio')} | ${side('ours', 'decode_tok_s')} / ${side(d.other, 'decode_tok_s')} | ${range('decode_ratio')} |`);
+    if (d.pairs.length && d.pairs.every((p) => p.native)) {
+      lines.push(`| ${d.label} | llama.cpp native (${d.pairs[0].native.build}) | ${d.pairs.length} | ${side('ours', 'prefill_tok_s')} / ${side('native', 'prefill_tok_s')} | ${range('native_prefill_ratio')} | ${side('ours', 'decode_tok_s')} / ${side('native', 'decode_tok_s')} | ${range('native_decode_ratio')} |`);
+    }
   }
   return lines.join('\n');
 }
@@ -722,7 +761,7 @@ async function main() {
       const f = path.join(MODELS, `${size}-${q}.gguf`);
       if (!fs.existsSync(f)) throw new Error(`${f} is missing: target/release/dialogpt quantize ${BIG(size)} ${f} --type ${q}`);
     }
-    if (WITH_BIN && !fs.existsSync(path.join(BIG(size), 'pytorch_model.bin'))) throw new Error(`${BIG(size)} is missing: python tests/fixtures/make_big.py --shape ${size} --format legacy-f16 --out ${BIG(size)}`);
+    if (WITH_BIN && !DUEL_ONLY && !fs.existsSync(path.join(BIG(size), 'pytorch_model.bin'))) throw new Error(`${BIG(size)} is missing: python tests/fixtures/make_big.py --shape ${size} --format legacy-f16 --out ${BIG(size)}`);
   }
   const started = new Date();
   const hub = await listen(serveModels);
@@ -745,12 +784,12 @@ async function main() {
       for (const [qi, q] of QUANTS.entries()) {
         const url = `${hub.url}/files/${size}-${q}.gguf`;
         const label = `${size} ${q} .gguf`;
-        if (ONLY.includes('ours')) results.push(await attempt('ours', label, () => benchOurs(label, { kind: 'gguf', url }, { conversation: WITH_CONV && qi === 0 })));
-        if (ONLY.includes('ours') && OURS_BASELINE) {
+        if (ONLY.includes('ours') && !DUEL_ONLY) results.push(await attempt('ours', label, () => benchOurs(label, { kind: 'gguf', url }, { conversation: WITH_CONV && qi === 0 })));
+        if (ONLY.includes('ours') && OURS_BASELINE && !DUEL_ONLY) {
           const plain = `${label} (simd=baseline)`;
           results.push(await attempt('ours', plain, () => benchOurs(plain, { kind: 'gguf', url, baseline: true })));
         }
-        if (ONLY.includes('wllama')) {
+        if (ONLY.includes('wllama') && !DUEL_ONLY) {
           results.push(await attempt('wllama', label, () => benchWllama(label, url)));
           if (WITH_MT) {
             const r = await attempt('wllama', label, () => benchWllama(label, url, { coi: true, threads: 2 }));
@@ -760,14 +799,16 @@ async function main() {
           if (WITH_WL2) results.push(await attempt('wllama2', label, () => benchWllama(label, url, { v: 2 })));
         }
         if (DUEL_PAIRS > 0 && ONLY.includes('ours') && ONLY.includes('wllama')) {
-          for (const v of WITH_WL2 ? [3, 2] : [3]) {
+          const versions = WITH_WL2 ? [3, 2] : [3];
+          for (const v of versions) {
             const other = v === 3 ? 'wllama' : 'wllama2';
-            const d = await attempt('duel', label, () => benchSideBySide(label, url, v));
+            // Native llama.cpp rides with the last duel (wllama 3.13 fails on medium q8_0 files).
+            const d = await attempt('duel', label, () => benchSideBySide(label, url, v, v === versions.at(-1)));
             duels.push({ ...d, other });
           }
         }
       }
-      if (WITH_BIN && ONLY.includes('ours')) {
+      if (WITH_BIN && ONLY.includes('ours') && !DUEL_ONLY) {
         const label = `${size} fp16 .bin → q8_0`;
         results.push(await attempt('ours', label, () => benchOurs(label, { kind: 'hub', hub: hub.url, repo: `bench/${size}` }, { speed: true })));
       }
