@@ -15,9 +15,16 @@ pub enum Arch {
 }
 
 impl Arch {
-    /// The fastest path this machine supports.
+    /// The fastest path this machine supports, decided once. For measuring a slower path by
+    /// hand, `DIALOGPT_ARCH=avx2` (or `scalar`, ...) picks it where the machine has it.
     pub fn best() -> Arch {
-        *Self::available().last().unwrap_or(&Arch::Scalar)
+        static BEST: std::sync::OnceLock<Arch> = std::sync::OnceLock::new();
+        *BEST.get_or_init(|| {
+            let available = Self::available();
+            let forced = std::env::var("DIALOGPT_ARCH").ok();
+            let forced = forced.and_then(|name| available.iter().copied().find(|a| format!("{a:?}").eq_ignore_ascii_case(&name)));
+            forced.unwrap_or(*available.last().unwrap_or(&Arch::Scalar))
+        })
     }
 
     /// Every path this machine can run, slowest first (scalar is always there).

@@ -2,7 +2,7 @@
 //! up to eight activation rows, and the one-row decode walk with software prefetch.
 
 use super::super::activations::ActRow;
-use super::super::q8_0::avx2::{f16_pairs, hsum, interleave4, pairs_to_tile, splat_f16, PREFETCH};
+use super::super::q8_0::avx2::{hsum, interleave4, pairs_to_tile, splat_f16, PREFETCH};
 use super::{scales_and_mins_words, BLOCK_BYTES};
 use std::arch::x86_64::*;
 
@@ -110,19 +110,13 @@ unsafe fn interleaved<const C: usize>(w: &[&[u8]; 4], x: &[ActRow; C]) -> [[f32;
         let half = [lo, z, lo, z, lo, z, lo, z, hi, z, hi, z, hi, z, hi, z];
         _mm256_loadu_si256([half, half].as_ptr() as *const __m256i)
     });
+    let headers = HeaderUnpack::new();
     let mut acc = [_mm256_setzero_ps(); C];
     for sb in 0..nb {
         let blk: [*const u8; 4] = std::array::from_fn(|r| w[r].as_ptr().add(sb * BLOCK_BYTES));
-        let sm: [[u32; 4]; 4] = std::array::from_fn(|r| {
-            scales_and_mins_words(std::slice::from_raw_parts(blk[r].add(4), 12).try_into().unwrap())
-        });
         // Scale bytes [r0 | r1 || r2 | r3], eight per row; the mins as i16, rows [r0 || r2]
         // and [r1 || r3], the order in which `hadd` below yields [r0 r0 r1 r1 | r2 r2 r3 r3].
-        let word = |r: usize, i: usize| sm[r][i] as i32;
-        let scales = _mm256_setr_epi32(word(0, 0), word(0, 1), word(1, 0), word(1, 1), word(2, 0), word(2, 1), word(3, 0), word(3, 1));
-        let mins_02 = _mm256_cvtepu8_epi16(_mm_setr_epi32(word(0, 2), word(0, 3), word(2, 2), word(2, 3)));
-        let mins_13 = _mm256_cvtepu8_epi16(_mm_setr_epi32(word(1, 2), word(1, 3), word(3, 2), word(3, 3)));
-        let (d, dmin) = (f16_pairs(&blk, 0), f16_pairs(&blk, 2));
+        let Headers { scales, mins_02, mins_13, d, dmin } = headers.unpack(&blk);
         let mut isum = [_mm256_setzero_si256(); C];
         for j in 0..4 {
             // Bytes 32j..32j+32 of each row; unit t holds weights 64j+8t.. (low nibbles)
@@ -158,4 +152,68 @@ unsafe fn interleaved<const C: usize>(w: &[&[u8]; 4], x: &[ActRow; C]) -> [[f32;
         }
     }
     pairs_to_tile(&acc)
+}
+
+/// What `interleaved` needs from four rows' super-block headers (see there for the layouts).
+struct Headers {
+    scales: __m256i,
+    mins_02: __m256i,
+    mins_13: __m256i,
+    d: __m256,
+    dmin: __m256,
+}
+
+/// Unpacks four q4_K headers (d, dmin, 12 packed scale bytes) with a few vector ops, two
+/// rows per register, one per 128-bit lane: [`scales_and_mins_words`]' formula lane-wise.
+struct HeaderUnpack {
+    shift: __m256i,
+    keep: __m256i,
+    high: __m256i,
+    /// f16 words `[d0 d0 d1 d1 d2 d2 d3 d3]` (resp. dmin) out of `[d0 m0 d1 m1 d2 m2 d3 m3]`.
+    d_pairs: __m128i,
+    dmin_pairs: __m128i,
+}
+
+impl HeaderUnpack {
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn new() -> Self {
+        let lanes = |a: i32, b: i32, c: i32, d: i32| _mm256_setr_epi32(a, b, c, d, a, b, c, d);
+        let (low6, low4, top2) = (0x3f3f_3f3f, 0x0f0f_0f0f, 0x3030_3030);
+        let pairs = |o: i8| _mm_setr_epi8(o, o + 1, o, o + 1, o + 4, o + 5, o + 4, o + 5, o + 8, o + 9, o + 8, o + 9, o + 12, o + 13, o + 12, o + 13);
+        HeaderUnpack {
+            shift: lanes(0, 0, 0, 4),
+            keep: lanes(low6, low4, low6, low4),
+            high: lanes(0, top2, 0, top2),
+            d_pairs: pairs(0),
+            dmin_pairs: pairs(2),
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self, blk: &[*const u8; 4]) -> Headers {
+        let h = |r: usize| _mm_loadu_si128(blk[r] as *const __m128i);
+        let (h01, h23) = (_mm256_setr_m128i(h(0), h(1)), _mm256_setr_m128i(h(2), h(3)));
+        // Header dwords: 0 = d, dmin; 1..4 = the packed bytes a, b, c. Per lane the result is
+        // [a & 63…, (c & 15…) | top2(a), b & 63…, (c >> 4 & 15…) | top2(b)].
+        let unpack = |h: __m256i| {
+            let abcc = _mm256_srlv_epi32(_mm256_shuffle_epi32::<0b11_10_11_01>(h), self.shift);
+            let aabb = _mm256_srli_epi32::<2>(_mm256_shuffle_epi32::<0b10_10_01_01>(h));
+            _mm256_or_si256(_mm256_and_si256(abcc, self.keep), _mm256_and_si256(aabb, self.high))
+        };
+        let (u01, u23) = (unpack(h01), unpack(h23));
+        // Scales: [r0 | r2 || r1 | r3] by quadwords, then rows in order.
+        let scales = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_unpacklo_epi64(u01, u23));
+        // Mins: [r0 | r2 || r1 | r3] is already the split the `hadd` wants.
+        let mins = _mm256_unpackhi_epi64(u01, u23);
+        let mins_02 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(mins));
+        let mins_13 = _mm256_cvtepu8_epi16(_mm256_extracti128_si256::<1>(mins));
+        // Dword 0 of each row (d, dmin), rows in order, in the low 128 bits.
+        let dd = _mm256_unpacklo_epi32(h01, h23); // [r0 r2 . . || r1 r3 . .]
+        let dd = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(dd, _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0)));
+        let d = _mm256_cvtph_ps(_mm_shuffle_epi8(dd, self.d_pairs));
+        let dmin = _mm256_cvtph_ps(_mm_shuffle_epi8(dd, self.dmin_pairs));
+        Headers { scales, mins_02, mins_13, d, dmin }
+    }
 }
