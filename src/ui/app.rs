@@ -1,13 +1,14 @@
 //! The root component: owns the page state (conversation, token history, settings, load
 //! status) and the bridge to the inference worker. Its other duties have their own files:
-//! worker events and crash recovery (`app/worker_events.rs`), saving and export
-//! (`app/saving.rs`), a host page's `postMessage` commands (`app/host.rs`).
+//! loading a model (`app/loading.rs`), turns: send, stop, new chat (`app/turns.rs`), worker
+//! events and crash recovery (`app/worker_events.rs`), saving and export (`app/saving.rs`),
+//! a host page's `postMessage` commands (`app/host.rs`).
 
 use super::browser;
 use super::chat_tools::ChatTools;
 use super::composer::Composer;
 use super::conversation::Conversation;
-use super::embed::{AllowList, HostEvent};
+use super::embed::AllowList;
 use super::format::{context_meter, RateMeter};
 use super::messages::{shown_text, MessageList};
 use super::params::UrlParams;
@@ -17,7 +18,7 @@ use super::settings::Settings;
 use super::status::{LoadStatus, StatusPanel};
 use super::stored::StoredModels;
 use crate::engine::{GenerationConfig, QuantType};
-use crate::worker::protocol::{CacheListing, FromWorker, LoadRequest, ModelInfo, ModelSource, ToWorker};
+use crate::worker::protocol::{CacheListing, FromWorker, LoadRequest, ModelInfo, ToWorker};
 use crate::worker::ChatWorker;
 use gloo_worker::WorkerBridge;
 use wasm_bindgen::closure::Closure;
@@ -25,7 +26,9 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 mod host;
+mod loading;
 mod saving;
+mod turns;
 mod worker_events;
 
 use worker_events::spawn_worker;
@@ -86,130 +89,6 @@ pub struct App {
     download_rate: RateMeter,
     _host_listener: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
     _watchdog: Option<Closure<dyn FnMut()>>,
-}
-
-/// Relative model URLs are resolved against the page; the worker has no page URL.
-fn resolve_model(model: &str) -> String {
-    let relative = model.starts_with('/') || model.starts_with("./") || model.starts_with("../")
-        || (model.to_ascii_lowercase().contains(".gguf") && !model.contains("://"));
-    let href = web_sys::window().and_then(|w| w.location().href().ok());
-    match (relative, href) {
-        (true, Some(base)) => web_sys::Url::new_with_base(model, &base).map(|u| u.href()).unwrap_or(model.into()),
-        _ => model.to_string(),
-    }
-}
-
-/// Keeps the chosen model in the address bar so the page can be reloaded or shared.
-fn remember_in_url(model: &str, quant: QuantType) {
-    let Some(w) = web_sys::window() else { return };
-    let Ok(url) = w.location().href().and_then(|h| web_sys::Url::new(&h)) else { return };
-    url.search_params().set("model", model);
-    url.search_params().set("quant", quant.as_str());
-    if let Ok(h) = w.history() {
-        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url.href()));
-    }
-}
-
-impl App {
-    fn load(&mut self, model: &str, quant: QuantType) {
-        match ModelSource::parse(&resolve_model(model), &self.params.hub) {
-            Ok(source) => {
-                let req = LoadRequest { source, quant };
-                self.last_load = Some(req.clone());
-                self.start_load(req);
-            }
-            Err(e) => {
-                // Retry would repeat the model that was there before: not what was asked.
-                self.last_load = None;
-                self.fail(e);
-            }
-        }
-    }
-
-    /// Loads `req`. The conversation stays: its token history is GPT-2's vocabulary, which
-    /// every DialoGPT size shares (the worker refuses ids a model does not know).
-    fn start_load(&mut self, req: LoadRequest) {
-        if self.chat.generating {
-            // The worker drops the old model and its turn; that reply will not finish.
-            self.chat.abandon_running("stopped: another model is loading");
-            self.save_chat();
-        }
-        self.announce = format!("Loading {}", req.source.label());
-        self.set_status(LoadStatus::Loading { text: format!("Connecting to {}", req.source.label()), fraction: None });
-        self.model = None;
-        self.notice = None;
-        self.download_rate.clear();
-        self.bridge.send(ToWorker::Load(req));
-    }
-
-    fn fail(&mut self, message: String) {
-        self.announce = format!("Could not load the model: {message}");
-        self.emit(HostEvent::Error { message: message.clone() });
-        self.status = LoadStatus::Failed(message);
-    }
-
-    fn set_status(&mut self, status: LoadStatus) {
-        if let LoadStatus::Loading { text, fraction } = &status {
-            self.emit(HostEvent::Loading { text: text.clone(), fraction: *fraction });
-        }
-        self.status = status;
-    }
-
-    /// Starts a turn with `text`; the error says why it cannot be sent now.
-    fn send_text(&mut self, text: &str) -> Result<(), String> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err("Type a message first: empty messages are not sent.".into());
-        }
-        if self.model.is_none() {
-            return Err("The model is not ready yet: wait for \"Ready\" above.".into());
-        }
-        if self.chat.generating {
-            return Err("A reply is still being written: wait for it or press Stop.".into());
-        }
-        let history = self.chat.history.clone();
-        let turn = self.chat.start_turn(text);
-        self.last_heard_ms = js_sys::Date::now();
-        let config = self.settings.clone();
-        self.bridge.send(ToWorker::Chat { turn, text: text.to_string(), history, config });
-        self.save_chat();
-        Ok(())
-    }
-
-    fn send(&mut self) {
-        // Enter pressed again while a reply streams: the draft waits, nothing is queued.
-        if self.chat.generating && !self.draft.trim().is_empty() {
-            return;
-        }
-        match self.send_text(&self.draft.clone()) {
-            Ok(()) => {
-                self.hint = None;
-                self.draft.clear();
-                self.save_draft();
-            }
-            Err(e) => self.hint = Some(e),
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(turn) = self.chat.running_turn() {
-            self.bridge.send(ToWorker::Cancel { turn });
-        }
-    }
-
-    fn new_chat(&mut self) {
-        self.stop();
-        self.chat.clear();
-        self.speed = None;
-        self.copied = None;
-        self.announce = "New chat".into();
-        self.save_chat();
-    }
-
-    fn model_label(&self) -> Option<String> {
-        self.last_load.as_ref().map(|r| r.source.label())
-    }
-
 }
 
 impl Component for App {
@@ -299,7 +178,7 @@ impl Component for App {
                 self.on_crash(ctx, format!("it stopped responding ({secs:.0} s without an answer)"));
             }
             Msg::Load(model, quant) => {
-                remember_in_url(&model, quant);
+                loading::remember_in_url(&model, quant);
                 self.load(&model, quant);
             }
             Msg::Retry => {

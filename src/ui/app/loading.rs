@@ -1,0 +1,80 @@
+//! Loading a model: from the picker, the page's URL, a retry or a host page's command; the
+//! status line and the announcements that go with it.
+
+use super::super::embed::HostEvent;
+use super::super::status::LoadStatus;
+use super::App;
+use crate::engine::QuantType;
+use crate::worker::protocol::{LoadRequest, ModelSource, ToWorker};
+
+/// Relative model URLs are resolved against the page; the worker has no page URL.
+fn resolve_model(model: &str) -> String {
+    let relative = model.starts_with('/') || model.starts_with("./") || model.starts_with("../")
+        || (model.to_ascii_lowercase().contains(".gguf") && !model.contains("://"));
+    let href = web_sys::window().and_then(|w| w.location().href().ok());
+    match (relative, href) {
+        (true, Some(base)) => web_sys::Url::new_with_base(model, &base).map(|u| u.href()).unwrap_or(model.into()),
+        _ => model.to_string(),
+    }
+}
+
+/// Keeps the chosen model in the address bar so the page can be reloaded or shared.
+pub(super) fn remember_in_url(model: &str, quant: QuantType) {
+    let Some(w) = web_sys::window() else { return };
+    let Ok(url) = w.location().href().and_then(|h| web_sys::Url::new(&h)) else { return };
+    url.search_params().set("model", model);
+    url.search_params().set("quant", quant.as_str());
+    if let Ok(h) = w.history() {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url.href()));
+    }
+}
+
+impl App {
+    pub(super) fn load(&mut self, model: &str, quant: QuantType) {
+        match ModelSource::parse(&resolve_model(model), &self.params.hub) {
+            Ok(source) => {
+                let req = LoadRequest { source, quant };
+                self.last_load = Some(req.clone());
+                self.start_load(req);
+            }
+            Err(e) => {
+                // Retry would repeat the model that was there before: not what was asked.
+                self.last_load = None;
+                self.fail(e);
+            }
+        }
+    }
+
+    /// Loads `req`. The conversation stays: its token history is GPT-2's vocabulary, which
+    /// every DialoGPT size shares (the worker refuses ids a model does not know).
+    pub(super) fn start_load(&mut self, req: LoadRequest) {
+        if self.chat.generating {
+            // The worker drops the old model and its turn; that reply will not finish.
+            self.chat.abandon_running("stopped: another model is loading");
+            self.save_chat();
+        }
+        self.announce = format!("Loading {}", req.source.label());
+        self.set_status(LoadStatus::Loading { text: format!("Connecting to {}", req.source.label()), fraction: None });
+        self.model = None;
+        self.notice = None;
+        self.download_rate.clear();
+        self.bridge.send(ToWorker::Load(req));
+    }
+
+    pub(super) fn fail(&mut self, message: String) {
+        self.announce = format!("Could not load the model: {message}");
+        self.emit(HostEvent::Error { message: message.clone() });
+        self.status = LoadStatus::Failed(message);
+    }
+
+    pub(super) fn set_status(&mut self, status: LoadStatus) {
+        if let LoadStatus::Loading { text, fraction } = &status {
+            self.emit(HostEvent::Loading { text: text.clone(), fraction: *fraction });
+        }
+        self.status = status;
+    }
+
+    pub(super) fn model_label(&self) -> Option<String> {
+        self.last_load.as_ref().map(|r| r.source.label())
+    }
+}
