@@ -86,17 +86,21 @@ kernel!(Q8_0Simd128, q8_0::simd128::tile, all(target_arch = "wasm32", target_fea
 kernel!(Q4KSimd128, q4_k::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
 kernel!(Q6KSimd128, q6_k::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
 
-/// Runs the `w.len() x x.len()` instance of `K` (at most `R` x `C`), writing `out[r * x.len() + c]`.
+/// Runs the `w.len() x x.len()` instance of `K` (at most `R` x `C`), handing each result to
+/// `store(r, c, value)`, column by column (callers write straight into the output, whose
+/// rows for one column are contiguous; a buffer and a second pass cost 5 % of a small prompt).
 ///
 /// # Safety
 /// As for [`TileKernel::tile`].
 #[inline(always)]
-unsafe fn run_tile<K: TileKernel>(w: &[&[u8]], x: &[ActRow], out: &mut [f32]) {
+unsafe fn run_tile<K: TileKernel>(w: &[&[u8]], x: &[ActRow], mut store: impl FnMut(usize, usize, f32)) {
     macro_rules! shape {
         ($r:literal, $c:literal) => {{
             let res = K::tile::<$r, $c>(w.try_into().unwrap(), x.try_into().unwrap());
-            for r in 0..$r {
-                out[r * $c..(r + 1) * $c].copy_from_slice(&res[r]);
+            for c in 0..$c {
+                for r in 0..$r {
+                    store(r, c, res[r][c]);
+                }
             }
         }};
     }
@@ -137,9 +141,9 @@ unsafe fn run_tile<K: TileKernel>(w: &[&[u8]], x: &[ActRow], out: &mut [f32]) {
         (2, 4) => shape!(2, 4),
         (1, 4) => shape!(1, 4),
         (nr, nc) => {
-            for r in 0..nr {
-                for c in 0..nc {
-                    out[r * nc + c] = K::tile::<1, 1>(&[w[r]], &[x[c]])[0][0];
+            for c in 0..nc {
+                for r in 0..nr {
+                    store(r, c, K::tile::<1, 1>(&[w[r]], &[x[c]])[0][0]);
                 }
             }
         }
@@ -201,7 +205,6 @@ unsafe fn rows_with<K: TileKernel>(
 ) {
     let row_bytes = w.len() / n;
     let m = acts.m;
-    let mut buf = [0f32; R * C];
     debug_assert!(rows_per_tile <= R && cols <= C);
     if m == 1 {
         // Decode: one dot product per weight row, no column bookkeeping. Natively one row per
@@ -216,11 +219,8 @@ unsafe fn rows_with<K: TileKernel>(
         for i in 0..part {
             let idx: [usize; R] = std::array::from_fn(|j| rows.start + j.min(rows_per_tile - 1) * part + i);
             let wr: [&[u8]; R] = std::array::from_fn(|j| &w[idx[j] * row_bytes..(idx[j] + 1) * row_bytes]);
-            run_tile::<K>(&wr[..rows_per_tile], &x, &mut buf[..rows_per_tile]);
-            for j in 0..rows_per_tile {
-                // SAFETY: (0, idx[j]) is inside [1, n]; only this call writes it.
-                *out.0.add(idx[j]) = buf[j];
-            }
+            // SAFETY: (0, idx[j]) is inside [1, n]; only this call writes it.
+            run_tile::<K>(&wr[..rows_per_tile], &x, |j, _, v| *out.0.add(idx[j]) = v);
         }
         for r in rows.start + part * rows_per_tile..rows.end {
             // SAFETY: (0, r) is inside [1, n]; only this call writes it.
@@ -239,13 +239,9 @@ unsafe fn rows_with<K: TileKernel>(
         let mut c0 = 0;
         while c0 < m {
             let nc = cols.min(m - c0);
-            run_tile::<K>(&wr[..nr], &xrows[c0..c0 + nc], &mut buf[..nr * nc]);
-            for c in 0..nc {
-                for r in 0..nr {
-                    // SAFETY: (c0 + c, r0 + r) is inside [m, n]; only this call writes it.
-                    *out.0.add((c0 + c) * n + r0 + r) = buf[r * nc + c];
-                }
-            }
+            // SAFETY: (c0 + c, r0 + r) is inside [m, n]; only this call writes it.
+            let dst = out.0.add(c0 * n + r0);
+            run_tile::<K>(&wr[..nr], &xrows[c0..c0 + nc], |r, c, v| *dst.add(c * n + r) = v);
             c0 += nc;
         }
         r0 += nr;
