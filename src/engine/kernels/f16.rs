@@ -22,7 +22,7 @@ pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
     use super::super::activations::ActRow;
-    use super::super::q8_0::avx2::hsum;
+    use super::super::q8_0::avx2::{hsum, hsum_tile};
     use std::arch::x86_64::*;
 
     /// Bytes ahead to prefetch in a decode row. Nearer than the quantized kernels' 2048:
@@ -49,7 +49,7 @@ pub mod avx2 {
                 }
             }
         }
-        std::array::from_fn(|r| std::array::from_fn(|c| hsum(acc[r][c])))
+        hsum_tile(&acc)
     }
 
     /// One row (decode): four accumulators, so the additions do not wait on each other, and

@@ -61,7 +61,7 @@ pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
     use super::super::activations::ActRow;
-    use super::super::q8_0::avx2::{hsum, splat_f16, PREFETCH};
+    use super::super::q8_0::avx2::{hsum_tile, splat_f16, PREFETCH};
     use super::BLOCK_BYTES;
     use std::arch::x86_64::*;
 
@@ -140,13 +140,7 @@ pub mod avx2 {
                 }
             }
         }
-        let mut out = [[0f32; C]; R];
-        for r in 0..R {
-            for c in 0..C {
-                out[r][c] = hsum(acc[r][c]);
-            }
-        }
-        out
+        hsum_tile(&acc)
     }
 }
 

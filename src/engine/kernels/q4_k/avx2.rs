@@ -2,7 +2,7 @@
 //! up to eight activation rows, and the one-row decode walk with software prefetch.
 
 use super::super::activations::ActRow;
-use super::super::q8_0::avx2::{hsum, interleave4, pairs_to_tile, splat_f16, PREFETCH};
+use super::super::q8_0::avx2::{hsum_tile, interleave4, pairs_to_tile, splat_f16, PREFETCH};
 use super::{scales_and_mins_words, BLOCK_BYTES};
 use std::arch::x86_64::*;
 
@@ -84,13 +84,7 @@ pub unsafe fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; 
             }
         }
     }
-    let mut out = [[0f32; C]; R];
-    for r in 0..R {
-        for c in 0..C {
-            out[r][c] = hsum(acc[r][c]);
-        }
-    }
-    out
+    hsum_tile(&acc)
 }
 
 /// Four weight rows against `C` activation rows with the rows side by side in each
