@@ -42,12 +42,12 @@ pub unsafe fn q8_0_tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[Act
     q8_0::avx2::tile::<R, C>(w, x)
 }
 
-/// Per-row f32 values (f16 at byte `off` of each row's block) in lanes `[r0 r0 r1 r1 … r7 r7]`,
-/// lined up with the i32 lanes of an interleaved tile.
+/// The f16 scales opening eight rows' blocks as f32 lanes `[r0 r0 r1 r1 … r7 r7]`, lined up
+/// with the i32 lanes of an interleaved tile.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-unsafe fn f16_pairs8(blk: &[*const u8; 8], off: usize) -> __m512 {
-    let h = |r: usize| (blk[r].add(off) as *const i16).read_unaligned();
+unsafe fn f16_pairs8(blk: &[*const u8; 8]) -> __m512 {
+    let h = |r: usize| (blk[r] as *const i16).read_unaligned();
     _mm512_cvtph_ps(_mm256_setr_epi16(h(0), h(0), h(1), h(1), h(2), h(2), h(3), h(3), h(4), h(4), h(5), h(5), h(6), h(6), h(7), h(7)))
 }
 
@@ -76,7 +76,7 @@ unsafe fn q8_0_interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> 
     let mut acc = [_mm512_setzero_ps(); C];
     for b in 0..nb {
         let blk: [*const u8; 8] = std::array::from_fn(|r| w[r].as_ptr().add(b * q8_0::BLOCK_BYTES));
-        let wd = f16_pairs8(&blk, 0);
+        let wd = f16_pairs8(&blk);
         let units = interleave8(blk.map(|p| _mm256_loadu_si256(p.add(2) as *const __m256i)));
         // |w| as unsigned bytes (|-128| = 128 fits), and where w < 0, for the activations.
         let negative = units.map(|u| _mm512_movepi8_mask(u));

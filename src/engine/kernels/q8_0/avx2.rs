@@ -49,12 +49,12 @@ pub(crate) unsafe fn interleave4(q: [__m256i; 4]) -> [__m256i; 4] {
     ]
 }
 
-/// The f16 at byte `off` of four rows' blocks as f32 lanes `[r0 r0 r1 r1 r2 r2 r3 r3]`,
+/// The f16 scales opening four rows' blocks as f32 lanes `[r0 r0 r1 r1 r2 r2 r3 r3]`,
 /// lined up with the i32 lanes of an interleaved tile.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn f16_pairs(blk: &[*const u8; 4], off: usize) -> __m256 {
-    let h = |r: usize| (blk[r].add(off) as *const i16).read_unaligned();
+unsafe fn f16_pairs(blk: &[*const u8; 4]) -> __m256 {
+    let h = |r: usize| (blk[r] as *const i16).read_unaligned();
     _mm256_cvtph_ps(_mm_setr_epi16(h(0), h(0), h(1), h(1), h(2), h(2), h(3), h(3)))
 }
 
@@ -123,7 +123,7 @@ unsafe fn interleaved<const C: usize>(w: &[&[u8]; 4], x: &[ActRow; C]) -> [[f32;
     let mut acc = [_mm256_setzero_ps(); C];
     for b in 0..nb {
         let blk: [*const u8; 4] = std::array::from_fn(|r| w[r].as_ptr().add(b * BLOCK_BYTES));
-        let wd = f16_pairs(&blk, 0);
+        let wd = f16_pairs(&blk);
         let units = interleave4(blk.map(|p| _mm256_loadu_si256(p.add(2) as *const __m256i)));
         // |w| * (x with the sign of w): unsigned x signed bytes, as maddubs needs.
         let aw = units.map(|u| _mm256_sign_epi8(u, u));
