@@ -46,7 +46,6 @@ const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv
 const SIZES = opt('--sizes', 'small,medium').split(',');
 const RUNS = Number(opt('--runs', 3));
 const QUANTS = opt('--quants', 'q8_0,q4_k').split(',');
-const WITH_BIN = !flag('--no-bin');
 const WITH_MT = flag('--mt');
 const WITH_CONV = !flag('--no-conversation');
 // Also ours with `simd=baseline` (the plain simd128 worker, no relaxed-SIMD kernels).
@@ -61,6 +60,7 @@ const N_GEN = 64;
 const DUEL_PAIRS = Number(opt('--pairs', 5));
 // Only the side-by-side phase (no load, memory or conversation phases): a quick speed check.
 const DUEL_ONLY = flag('--duel-only');
+const WITH_BIN = !flag('--no-bin') && !DUEL_ONLY;
 // Native llama.cpp (llama-bench, 1 thread) on the same file inside each side-by-side pair: the
 // issue's long-run aim is in-browser decode at >= 0.5x native llama.cpp, measured in one run.
 const NATIVE_LLAMA = flag('--no-native') ? null
@@ -761,7 +761,7 @@ async function main() {
       const f = path.join(MODELS, `${size}-${q}.gguf`);
       if (!fs.existsSync(f)) throw new Error(`${f} is missing: target/release/dialogpt quantize ${BIG(size)} ${f} --type ${q}`);
     }
-    if (WITH_BIN && !DUEL_ONLY && !fs.existsSync(path.join(BIG(size), 'pytorch_model.bin'))) throw new Error(`${BIG(size)} is missing: python tests/fixtures/make_big.py --shape ${size} --format legacy-f16 --out ${BIG(size)}`);
+    if (WITH_BIN && !fs.existsSync(path.join(BIG(size), 'pytorch_model.bin'))) throw new Error(`${BIG(size)} is missing: python tests/fixtures/make_big.py --shape ${size} --format legacy-f16 --out ${BIG(size)}`);
   }
   const started = new Date();
   const hub = await listen(serveModels);
@@ -784,19 +784,22 @@ async function main() {
       for (const [qi, q] of QUANTS.entries()) {
         const url = `${hub.url}/files/${size}-${q}.gguf`;
         const label = `${size} ${q} .gguf`;
-        if (ONLY.includes('ours') && !DUEL_ONLY) results.push(await attempt('ours', label, () => benchOurs(label, { kind: 'gguf', url }, { conversation: WITH_CONV && qi === 0 })));
-        if (ONLY.includes('ours') && OURS_BASELINE && !DUEL_ONLY) {
-          const plain = `${label} (simd=baseline)`;
-          results.push(await attempt('ours', plain, () => benchOurs(plain, { kind: 'gguf', url, baseline: true })));
-        }
-        if (ONLY.includes('wllama') && !DUEL_ONLY) {
-          results.push(await attempt('wllama', label, () => benchWllama(label, url)));
-          if (WITH_MT) {
-            const r = await attempt('wllama', label, () => benchWllama(label, url, { coi: true, threads: 2 }));
-            r.label = `${label} (2 threads, COOP/COEP)`;
-            results.push(r);
+        // One engine at a time: loads, memory, speed (and the conversation).
+        if (!DUEL_ONLY) {
+          if (ONLY.includes('ours')) results.push(await attempt('ours', label, () => benchOurs(label, { kind: 'gguf', url }, { conversation: WITH_CONV && qi === 0 })));
+          if (ONLY.includes('ours') && OURS_BASELINE) {
+            const plain = `${label} (simd=baseline)`;
+            results.push(await attempt('ours', plain, () => benchOurs(plain, { kind: 'gguf', url, baseline: true })));
           }
-          if (WITH_WL2) results.push(await attempt('wllama2', label, () => benchWllama(label, url, { v: 2 })));
+          if (ONLY.includes('wllama')) {
+            results.push(await attempt('wllama', label, () => benchWllama(label, url)));
+            if (WITH_MT) {
+              const r = await attempt('wllama', label, () => benchWllama(label, url, { coi: true, threads: 2 }));
+              r.label = `${label} (2 threads, COOP/COEP)`;
+              results.push(r);
+            }
+            if (WITH_WL2) results.push(await attempt('wllama2', label, () => benchWllama(label, url, { v: 2 })));
+          }
         }
         if (DUEL_PAIRS > 0 && ONLY.includes('ours') && ONLY.includes('wllama')) {
           const versions = WITH_WL2 ? [3, 2] : [3];
@@ -808,7 +811,7 @@ async function main() {
           }
         }
       }
-      if (WITH_BIN && ONLY.includes('ours') && !DUEL_ONLY) {
+      if (WITH_BIN && ONLY.includes('ours')) {
         const label = `${size} fp16 .bin → q8_0`;
         results.push(await attempt('ours', label, () => benchOurs(label, { kind: 'hub', hub: hub.url, repo: `bench/${size}` }, { speed: true })));
       }
