@@ -825,7 +825,7 @@ async function main() {
   const summaries = results.map(summarize);
   // What Chromium loads: the page and the relaxed-SIMD worker (the plain one where relaxed SIMD is missing).
   const worker = fs.existsSync(path.join(dist, 'worker_relaxed_bg.wasm')) ? 'worker_relaxed' : 'worker';
-  const distFiles = ['start.js', 'app.js', 'app_bg.wasm', `${worker}.js`, `${worker}_bg.wasm`, `${worker}_loader.js`].map((f) => path.join(dist, f)).filter((f) => fs.existsSync(f));
+  const distFiles = ['start.js', 'app.js', 'app_bg.wasm', `${worker}.js`, `${worker}_bg.wasm`, `worker_loader.js`].map((f) => path.join(dist, f)).filter((f) => fs.existsSync(f));
   const wlFiles = [path.join(wllamaDir, 'index.js'), path.join(wllamaDir, 'wasm/wllama.wasm')];
   const wl2Files = [path.join(wllama2Dir, 'index.js'), path.join(wllama2Dir, 'single-thread/wllama.wasm')];
   const sizes = { ours: gzipSizes(distFiles), wllama: gzipSizes(wlFiles), wllama2: WL2_VERSION ? gzipSizes(wl2Files) : {} };

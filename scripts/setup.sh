@@ -3,7 +3,9 @@
 # Usage: scripts/setup.sh [native|web|e2e]   (each level includes the ones before it)
 #   native: the Rust wasm32 target (the engine must also build for the browser)
 #   web:    trunk, wasm-bindgen-cli (the exact version in Cargo.lock), binaryen's wasm-opt
-#   e2e:    Chromium + chromedriver and playwright-core for the browser tests
+#   e2e:    the browsers the tests drive (Debian's Chromium, Firefox ESR, WebKitGTK's WebKitWebDriver
+#           and MiniBrowser with Xvfb for its display) and their drivers from npm (playwright-core,
+#           puppeteer-core, selenium-webdriver) with axe-core
 set -euo pipefail
 cd "$(dirname "$0")/.."
 level=${1:-native}
@@ -41,11 +43,20 @@ if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
 fi
 [ "$level" = web ] && exit 0
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  log "installing Chromium and chromedriver"
-  apt-get update -qq && apt-get install -y -qq chromium chromium-driver
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v firefox-esr >/dev/null || missing+=(firefox-esr)
+command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
+command -v Xvfb >/dev/null || missing+=(xvfb)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
-if [ ! -d tests/e2e/node_modules/playwright-core ]; then
-  log "installing playwright-core"
-  (cd tests/e2e && npm ci --no-audit --no-fund --silent)
-fi
+for m in playwright-core puppeteer-core selenium-webdriver axe-core; do
+  if [ ! -d "tests/e2e/node_modules/$m" ]; then
+    log "installing the browser drivers and axe-core from npm"
+    (cd tests/e2e && npm ci --no-audit --no-fund --silent)
+    break
+  fi
+done

@@ -229,3 +229,15 @@ fn shape_mismatch_is_reported() {
     assert!(matches!(err, EngineError::ShapeMismatch { .. }), "{err}");
     let _ = Tensor::zeros(1, DType::F32, &Device::Cpu);
 }
+
+#[test]
+fn stored_size_estimate_matches_the_gguf_written() {
+    // The fixture carries GPT-2's real vocabulary and merges, so its metadata is that of
+    // every DialoGPT model: the estimate the page shows must match the file to a few kB.
+    for quant in QuantType::ALL {
+        let loaded = load_checkpoint("tiny-dialogpt/pytorch_model.bin", quant);
+        let written = loaded.to_gguf("microsoft/DialoGPT-medium").unwrap().len() as i64;
+        let estimate = dialogpt_web::engine::stored_size::gguf_bytes(&loaded.config, quant) as i64;
+        assert!((estimate - written).abs() < 4096, "{quant}: estimate {estimate}, written {written}");
+    }
+}

@@ -12,6 +12,7 @@ pub mod model;
 pub mod quantize;
 pub mod sampling;
 pub mod session;
+pub mod stored_size;
 pub mod stream_decode;
 pub mod tokenizer;
 pub mod weights;

@@ -1,24 +1,19 @@
 //! The root component: owns the page state (conversation, token history, settings, load
 //! status) and the bridge to the inference worker. Its other duties have their own files:
 //! loading a model (`app/loading.rs`), turns: send, stop, new chat (`app/turns.rs`), worker
-//! events and crash recovery (`app/worker_events.rs`), saving and export (`app/saving.rs`),
-//! a host page's `postMessage` commands (`app/host.rs`).
+//! events and crash recovery (`app/worker_events.rs`), saving, export, import and copy
+//! (`app/saving.rs`), a host page's `postMessage` commands (`app/host.rs`), what it shows
+//! (`app/view.rs`).
 
 use super::browser;
-use super::chat_tools::ChatTools;
-use super::composer::Composer;
 use super::conversation::Conversation;
+use super::device::{suggest, Suggestion};
 use super::embed::AllowList;
-use super::format::{context_meter, RateMeter};
-use super::messages::{shown_text, MessageList};
+use super::format::RateMeter;
 use super::params::UrlParams;
 use super::persist::{SavedChat, CHAT_KEY, DRAFT_KEY};
-use super::picker::ModelPicker;
-use super::settings::Settings;
-use super::status::{LoadStatus, StatusPanel};
-use super::stored::StoredModels;
-use crate::engine::{GenerationConfig, QuantType};
-use crate::worker::protocol::{CacheListing, FromWorker, LoadRequest, ModelInfo, ToWorker};
+use super::status::LoadStatus;
+use crate::worker::protocol::{FromWorker, GenerationConfig, LoadRequest, ModelInfo, ModelSizes, ModelSource, QuantType, StoredListing, ToWorker};
 use crate::worker::ChatWorker;
 use gloo_worker::WorkerBridge;
 use wasm_bindgen::closure::Closure;
@@ -29,6 +24,7 @@ mod host;
 mod loading;
 mod saving;
 mod turns;
+mod view;
 mod worker_events;
 
 use worker_events::spawn_worker;
@@ -46,6 +42,10 @@ pub enum Msg {
     Send,
     Stop,
     NewChat,
+    Regenerate,
+    Edit,
+    /// The picker shows another model: its sizes are wanted.
+    Picked(String),
     Settings(GenerationConfig),
     RefreshStored,
     DeleteStored(String),
@@ -79,7 +79,14 @@ pub struct App {
     notice: Option<String>,
     /// Problems with this browser's storage (the chat is not being saved).
     storage_warning: Option<String>,
-    stored: Option<CacheListing>,
+    stored: Option<StoredListing>,
+    /// What this device is suggested to load.
+    suggestion: Suggestion,
+    /// The model the picker shows, and its sizes once the worker has answered.
+    picked: Option<ModelSource>,
+    sizes: Option<ModelSizes>,
+    /// New replies asked for the last message (each samples with another seed).
+    regenerations: u64,
     copied: Option<usize>,
     /// When the worker last sent anything, and the longest silence seen during a turn.
     last_heard_ms: f64,
@@ -120,7 +127,7 @@ impl Component for App {
             })
             .flatten();
         let bridge = spawn_worker(ctx, &params);
-        bridge.send(ToWorker::ListCached);
+        bridge.send(ToWorker::ListStored);
         let watchdog = {
             let link = ctx.link().clone();
             let tick = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Watchdog));
@@ -144,6 +151,10 @@ impl Component for App {
             notice: None,
             storage_warning,
             stored: None,
+            suggestion: browser::device_suggestion(suggest),
+            picked: None,
+            sizes: None,
+            regenerations: 0,
             copied: None,
             last_heard_ms: js_sys::Date::now(),
             slowest_step_ms: 0.0,
@@ -154,7 +165,7 @@ impl Component for App {
         };
         // A model in the URL starts loading at once (the bridge queues until the worker is up).
         if let Some(model) = app.params.model.clone() {
-            app.load(&model, app.params.quant);
+            app.load(&model, app.params.quant.unwrap_or_default());
         }
         app
     }
@@ -199,92 +210,28 @@ impl Component for App {
             Msg::Send => self.send(),
             Msg::Stop => self.stop(),
             Msg::NewChat => self.new_chat(),
-            Msg::Settings(config) => self.settings = config,
-            Msg::RefreshStored => self.bridge.send(ToWorker::ListCached),
-            Msg::DeleteStored(key) => self.bridge.send(ToWorker::DeleteCached { key }),
-            Msg::Copy(i) => {
-                let Some(text) = self.chat.messages.get(i).map(|m| shown_text(m).to_string()) else { return false };
-                let link = ctx.link().clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let result = browser::copy_text(&text).await;
-                    link.send_message(Msg::Copied(i, result));
-                });
-                return false;
-            }
-            Msg::Copied(i, result) => match result {
-                Ok(()) => {
-                    self.copied = Some(i);
-                    self.announce = "Copied to the clipboard".into();
+            Msg::Regenerate => {
+                if let Err(e) = self.regenerate() {
+                    self.hint = Some(e);
                 }
-                Err(e) => self.hint = Some(format!("Could not copy ({e}): select the text and copy it instead.")),
-            },
+            }
+            Msg::Edit => self.edit(),
+            Msg::Picked(model) => return self.picked(&model),
+            Msg::Settings(config) => self.settings = config,
+            Msg::RefreshStored => self.bridge.send(ToWorker::ListStored),
+            Msg::DeleteStored(key) => self.bridge.send(ToWorker::DeleteStored { key }),
+            Msg::Copy(i) => return self.copy(ctx, i),
+            Msg::Copied(i, result) => self.copied(i, result),
             Msg::ExportJson => self.export(false),
             Msg::ExportMarkdown => self.export(true),
-            Msg::Import(file) => {
-                let link = ctx.link().clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let result = browser::read_file(file).await.and_then(|t| SavedChat::from_json(&t));
-                    link.send_message(Msg::Imported(result));
-                });
-                return false;
-            }
-            Msg::Imported(Ok(saved)) => {
-                self.stop();
-                let n = saved.messages.len();
-                self.chat.replace(saved.into_conversation());
-                self.speed = None;
-                self.copied = None;
-                self.hint = None;
-                self.announce = format!("Imported a conversation of {n} messages");
-                self.save_chat();
-            }
-            Msg::Imported(Err(e)) => self.hint = Some(format!("Could not import that file: {e}")),
+            Msg::Import(file) => return self.import(ctx, file),
+            Msg::Imported(result) => self.imported(result),
             Msg::Host(origin, json) => self.on_host(origin, json),
         }
         true
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
-        let meter = self.model.as_ref().map(|m| context_meter(self.chat.history.len(), m.n_positions));
-        // An embed that names its model needs no picker.
-        let show_header = !(self.params.compact && self.params.model.is_some());
-        html! {
-            <main class="app" data-status={self.status.as_str()}>
-                if show_header {
-                    <header class="top">
-                        <h1>{ "DialoGPT" }<span class="tag">{ "runs in your browser" }</span></h1>
-                        <ModelPicker initial={self.params.model.clone()} quant={self.params.quant}
-                            on_load={link.callback(|(m, q)| Msg::Load(m, q))} />
-                    </header>
-                }
-                { for self.params.warnings.iter().chain(&self.storage_warning).map(|w| html! { <p class="warning">{ w.clone() }</p> }) }
-                <StatusPanel status={self.status.clone()} can_retry={self.last_load.is_some()}
-                    on_retry={link.callback(|_| Msg::Retry)} on_cancel={link.callback(|_| Msg::CancelLoad)} />
-                <MessageList messages={self.chat.messages.clone()} greeting={self.params.greeting.clone()}
-                    copied={self.copied} reading={self.chat.reading} on_copy={link.callback(Msg::Copy)} />
-                <Composer draft={self.draft.clone()} ready={self.model.is_some()} generating={self.chat.generating}
-                    hint={self.hint.clone()} on_input={link.callback(Msg::Draft)} on_send={link.callback(|_| Msg::Send)}
-                    on_stop={link.callback(|_| Msg::Stop)} on_new_chat={link.callback(|_| Msg::NewChat)} />
-                <footer class="meter" data-worker-memory={self.worker_memory.map(|m| m.to_string())}>
-                    <span class="context" title="Tokens of the conversation the model sees / its window">
-                        { meter.unwrap_or_default() }
-                    </span>
-                    <span class="speed">{ self.speed.clone().unwrap_or_default() }</span>
-                </footer>
-                if !self.params.compact {
-                    <div class="panels">
-                        <Settings config={self.settings.clone()} defaults={self.params.generation.clone()} on_change={link.callback(Msg::Settings)} />
-                        <StoredModels listing={self.stored.clone()} on_refresh={link.callback(|_| Msg::RefreshStored)}
-                            on_delete={link.callback(Msg::DeleteStored)} />
-                        <ChatTools has_messages={!self.chat.messages.is_empty()}
-                            on_export_json={link.callback(|_| Msg::ExportJson)}
-                            on_export_markdown={link.callback(|_| Msg::ExportMarkdown)}
-                            on_import={link.callback(Msg::Import)} />
-                    </div>
-                }
-                <div class="sr-only" aria-live="polite">{ self.announce.clone() }</div>
-            </main>
-        }
+        self.render(ctx)
     }
 }

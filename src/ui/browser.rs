@@ -53,6 +53,33 @@ pub async fn copy_text(text: &str) -> Result<(), String> {
     JsFuture::from(clipboard.write_text(text)).await.map(|_| ()).map_err(|e| js_message(&e))
 }
 
+/// What `suggest` makes of this browser's user agent, memory and touch points.
+pub fn device_suggestion<T>(suggest: fn(&str, Option<f64>, u32) -> T) -> T {
+    let navigator = window().map(|w| w.navigator());
+    let ua = navigator.as_ref().and_then(|n| n.user_agent().ok()).unwrap_or_default();
+    // `deviceMemory` is Chromium's; others do not say.
+    let memory = navigator.as_ref().and_then(|n| js_sys::Reflect::get(n, &"deviceMemory".into()).ok()).and_then(|v| v.as_f64());
+    let touch = navigator.as_ref().map(|n| n.max_touch_points()).unwrap_or(0).max(0) as u32;
+    suggest(&ua, memory, touch)
+}
+
+/// Moves the keyboard focus to the first element matching `selector`.
+pub fn focus(selector: &str) {
+    let el = window().and_then(|w| w.document()).and_then(|d| d.query_selector(selector).ok().flatten());
+    if let Some(el) = el.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = el.focus();
+    }
+}
+
+/// `focus`, unless the user is busy in another field (typing a model name, a setting).
+pub fn focus_unless_typing(selector: &str) {
+    let active = window().and_then(|w| w.document()).and_then(|d| d.active_element());
+    let typing = active.is_some_and(|a| matches!(a.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+    if !typing {
+        focus(selector);
+    }
+}
+
 /// Sets `data-<name>` on `<html>` (theme, compact), so the whole page, scrollbars and
 /// background included, follows it.
 /// A minimal module using one relaxed-SIMD instruction (`i8x16.relaxed_swizzle`): it

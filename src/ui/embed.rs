@@ -5,11 +5,14 @@
 //! for any origin, which also lets any embedder read the conversation). Messages are
 //! objects with `"type": "dialogpt"`:
 //! - host → chat: `{action: "send", text}`, `{action: "stop"}`, `{action: "new_chat"}`,
-//!   `{action: "load", model, quant?}`, `{action: "status"}`;
+//!   `{action: "regenerate"}` (a new reply to the last message), `{action: "edit", text}`
+//!   (the last message replaced by `text`, and answered), `{action: "load", model, quant?}`,
+//!   `{action: "status"}`;
 //! - chat → host: `{event: "loading", text, fraction}`, `{event: "ready", model}`,
 //!   `{event: "error", message}`, `{event: "token", turn, text}`,
 //!   `{event: "reply", turn, text, stop}`, `{event: "rejected", reason}`.
 
+use crate::worker::protocol::StopReason;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -68,6 +71,8 @@ pub enum HostCommand {
     Send(String),
     Stop,
     NewChat,
+    Regenerate,
+    Edit(String),
     Load { model: String, quant: Option<String> },
     Status,
 }
@@ -82,15 +87,20 @@ pub fn parse_command(json: &str) -> Result<Option<HostCommand>, String> {
     let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     let action = text("action").ok_or("`action` must be a string")?;
     Ok(Some(match action.as_str() {
-        "send" => {
-            let t = text("text").ok_or("`send` needs a string `text`")?;
+        "send" | "edit" => {
+            let t = text("text").ok_or(format!("`{action}` needs a string `text`"))?;
             if t.trim().is_empty() {
-                return Err("`send` needs a non-empty `text`".into());
+                return Err(format!("`{action}` needs a non-empty `text`"));
             }
-            HostCommand::Send(t)
+            if action == "send" {
+                HostCommand::Send(t)
+            } else {
+                HostCommand::Edit(t)
+            }
         }
         "stop" => HostCommand::Stop,
         "new_chat" => HostCommand::NewChat,
+        "regenerate" => HostCommand::Regenerate,
         "load" => HostCommand::Load { model: text("model").ok_or("`load` needs a string `model`")?, quant: text("quant") },
         "status" => HostCommand::Status,
         other => return Err(format!("unknown action `{other}`")),
@@ -104,7 +114,7 @@ pub enum HostEvent {
     Ready { model: String },
     Error { message: String },
     Token { turn: u64, text: String },
-    Reply { turn: u64, text: String, stop: String },
+    Reply { turn: u64, text: String, stop: StopReason },
     Rejected { reason: String },
 }
 
@@ -139,6 +149,10 @@ mod tests {
         let p = |s: &str| parse_command(s);
         assert_eq!(p(r#"{"type":"dialogpt","action":"send","text":"hi"}"#), Ok(Some(HostCommand::Send("hi".into()))));
         assert_eq!(p(r#"{"type":"dialogpt","action":"stop"}"#), Ok(Some(HostCommand::Stop)));
+        assert_eq!(p(r#"{"type":"dialogpt","action":"regenerate"}"#), Ok(Some(HostCommand::Regenerate)));
+        assert_eq!(p(r#"{"type":"dialogpt","action":"edit","text":"hi again"}"#), Ok(Some(HostCommand::Edit("hi again".into()))));
+        assert!(p(r#"{"type":"dialogpt","action":"edit"}"#).is_err());
+        assert!(p(r#"{"type":"dialogpt","action":"edit","text":5}"#).is_err());
         assert_eq!(
             p(r#"{"type":"dialogpt","action":"load","model":"m","quant":"q4_k"}"#),
             Ok(Some(HostCommand::Load { model: "m".into(), quant: Some("q4_k".into()) }))
@@ -156,8 +170,9 @@ mod tests {
 
     #[test]
     fn events_carry_the_type() {
-        let j = HostEvent::Reply { turn: 3, text: " hi".into(), stop: "eos".into() }.to_json();
+        let j = HostEvent::Reply { turn: 3, text: " hi".into(), stop: StopReason::MaxTokens }.to_json();
         let v: Value = serde_json::from_str(&j).unwrap();
         assert_eq!((v["type"].as_str(), v["event"].as_str(), v["turn"].as_u64()), (Some("dialogpt"), Some("reply"), Some(3)));
+        assert_eq!(v["stop"].as_str(), Some("max_tokens"));
     }
 }

@@ -17,7 +17,7 @@ pub fn mb(bytes: u64) -> String {
 pub fn progress_text(p: &Progress, rate: Option<f64>) -> String {
     match p.stage {
         Stage::Converting => "Converting the weights and building the model".to_string(),
-        Stage::FromCache => match p.total.filter(|t| *t > 0) {
+        Stage::FromStorage => match p.total.filter(|t| *t > 0) {
             Some(t) => format!("Loading from browser storage {:.0}%", 100.0 * p.done as f64 / t as f64),
             None => "Loading from browser storage".to_string(),
         },
@@ -92,7 +92,7 @@ impl RateMeter {
 pub fn progress_fraction(p: &Progress) -> Option<f64> {
     match p.stage {
         Stage::Converting => Some(1.0),
-        Stage::FromCache => None,
+        Stage::FromStorage => None,
         Stage::Downloading => p.total.filter(|t| *t > 0).map(|t| (p.done as f64 / t as f64).min(1.0)),
     }
 }
@@ -185,7 +185,7 @@ mod tests {
             turn: 1,
             text: String::new(),
             history: vec![],
-            stop: crate::engine::StopReason::Eos,
+            stop: crate::worker::protocol::StopReason::Eos,
             stats: Default::default(),
             elapsed_ms: 1100.0,
             first_token_ms: Some(100.0),

@@ -1,6 +1,7 @@
 //! The message list: one bubble per message, `data-author="user"|"bot"` and `data-state`
-//! on each (hooks for tests and styling), a Copy button on each finished message, and the
-//! optional greeting first. Scrolls to the newest text as a reply streams.
+//! on each (hooks for tests and styling), a Copy button on each finished message, Edit on
+//! the last message and Regenerate on the last reply, and the optional greeting first.
+//! Scrolls to the newest text as a reply streams.
 
 use super::conversation::{Author, BubbleState, ChatMessage};
 use yew::prelude::*;
@@ -14,6 +15,10 @@ pub struct MessageListProps {
     /// Prompt tokens read / total while a long prompt is processed.
     pub reading: Option<(usize, usize)>,
     pub on_copy: Callback<usize>,
+    /// The last exchange can be asked again or edited (nothing running, a model loaded).
+    pub can_redo: bool,
+    pub on_regenerate: Callback<()>,
+    pub on_edit: Callback<()>,
 }
 
 /// Replies start with the space of their first token; it is not meant to show.
@@ -31,6 +36,9 @@ fn bubble(i: usize, m: &ChatMessage, props: &MessageListProps) -> Html {
     let text = shown_text(m);
     let copy = props.on_copy.reform(move |_: MouseEvent| i);
     let copied = props.copied == Some(i);
+    let n = props.messages.len();
+    let last_user = props.can_redo && m.author == Author::User && i + 2 == n;
+    let last_bot = props.can_redo && m.author == Author::Bot && i + 1 == n;
     html! {
         <div class={classes!("msg", author)} data-author={author} data-state={m.state.as_str()}>
             <span class="sr-only">{ who }</span>
@@ -48,11 +56,20 @@ fn bubble(i: usize, m: &ChatMessage, props: &MessageListProps) -> Html {
                 // DialoGPT sometimes ends its turn at once: say so rather than show a blank.
                 <span class="note">{ "(an empty reply: the model ended its turn at once)" }</span>
             }
-            if m.state != BubbleState::Streaming && !text.is_empty() {
-                <button type="button" class="copy" onclick={copy} aria-label={format!("Copy message {}", i + 1)}>
-                    { if copied { "Copied" } else { "Copy" } }
-                </button>
-            }
+            <div class="tools">
+                if m.state != BubbleState::Streaming && !text.is_empty() {
+                    <button type="button" class="tool" onclick={copy} aria-label={format!("Copy message {}", i + 1)}>
+                        { if copied { "Copied" } else { "Copy" } }
+                    </button>
+                }
+                if last_user {
+                    <button type="button" class="tool" onclick={props.on_edit.reform(|_: MouseEvent| ())}
+                        aria-label={format!("Edit message {}", i + 1)}>{ "Edit" }</button>
+                }
+                if last_bot {
+                    <button type="button" class="tool" onclick={props.on_regenerate.reform(|_: MouseEvent| ())}>{ "Regenerate" }</button>
+                }
+            </div>
         </div>
     }
 }

@@ -7,6 +7,7 @@
 //! The components need the browser.
 
 pub mod conversation;
+pub mod device;
 pub mod embed;
 pub mod format;
 pub mod params;

@@ -2,8 +2,7 @@
 //! work (tested natively); a bad value falls back to its default with a visible warning.
 
 use super::embed::{parse_allow_list, AllowList};
-use crate::engine::{GenerationConfig, QuantType};
-use crate::worker::source::DEFAULT_HUB;
+use crate::worker::protocol::{GenerationConfig, QuantType, StoragePolicy, DEFAULT_HUB};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Theme {
@@ -37,8 +36,11 @@ pub struct UrlParams {
     /// `model`: a Hub repo id or a URL; when present the page loads it at once.
     pub model: Option<String>,
     pub hub: String,
-    pub quant: QuantType,
+    /// `quant`: when absent, the picker's suggestion for this device (else q8_0) applies.
+    pub quant: Option<QuantType>,
     pub generation: GenerationConfig,
+    /// `storage`: where a loaded model is kept (`auto`, `opfs`, `cache`, `none`).
+    pub storage: StoragePolicy,
     pub theme: Theme,
     /// `compact`: a denser layout without the title and model picker, for embedding.
     pub compact: bool,
@@ -103,8 +105,9 @@ impl UrlParams {
         let mut p = UrlParams {
             model: None,
             hub: DEFAULT_HUB.to_string(),
-            quant: QuantType::default(),
+            quant: None,
             generation: GenerationConfig::default(),
+            storage: StoragePolicy::Auto,
             theme: Theme::Auto,
             compact: false,
             greeting: None,
@@ -119,8 +122,12 @@ impl UrlParams {
                 "model" if !v.trim().is_empty() => p.model = Some(v.trim().to_string()),
                 "hub" if !v.trim().is_empty() => p.hub = v.trim().to_string(),
                 "quant" => match v.parse() {
-                    Ok(q) => p.quant = q,
+                    Ok(q) => p.quant = Some(q),
                     Err(e) => w.push(format!("ignored quant={v}: {e}")),
+                },
+                "storage" => match v.parse() {
+                    Ok(s) => p.storage = s,
+                    Err(e) => w.push(format!("ignored storage={v}: {e}")),
                 },
                 "max_new_tokens" => parse_num(&k, &v, &mut g.max_new_tokens, w),
                 "temperature" => parse_num(&k, &v, &mut g.temperature, w),
@@ -180,7 +187,7 @@ mod tests {
         );
         assert_eq!(p.model.as_deref(), Some("test/tiny-dialogpt"));
         assert_eq!(p.hub, "http://127.0.0.1:8123");
-        assert_eq!(p.quant, QuantType::F32);
+        assert_eq!(p.quant, Some(QuantType::F32));
         let g = &p.generation;
         assert_eq!((g.max_new_tokens, g.top_k, g.no_repeat_ngram_size, g.seed), (12, 40, 3, 7));
         assert_eq!((g.temperature, g.top_p, g.repetition_penalty), (0.7, 0.9, 1.3));
@@ -205,7 +212,10 @@ mod tests {
     #[test]
     fn defaults_and_warnings() {
         let p = UrlParams::parse("");
-        assert_eq!((p.model, p.hub.as_str(), p.quant), (None, DEFAULT_HUB, QuantType::Q8_0));
+        assert_eq!((p.model, p.hub.as_str(), p.quant, p.storage), (None, DEFAULT_HUB, None, StoragePolicy::Auto));
+        assert_eq!(UrlParams::parse("storage=none").storage, StoragePolicy::None);
+        assert_eq!(UrlParams::parse("storage=cache").storage, StoragePolicy::CacheApi);
+        assert_eq!(UrlParams::parse("storage=disk").warnings.len(), 1);
         assert!(p.generation.is_greedy());
         let p = UrlParams::parse("quant=q3&top_k=many&top_p=2");
         assert_eq!(p.warnings.len(), 3, "{:?}", p.warnings);

@@ -32,6 +32,9 @@ pub struct SavedChat {
     pub messages: Vec<SavedMessage>,
     /// Token ids the model saw: the next turn continues from exactly these.
     pub history: Vec<u32>,
+    /// The history the last message was sent with (for Regenerate and Edit after a reload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_last_turn: Option<Vec<u32>>,
 }
 
 impl SavedChat {
@@ -52,7 +55,14 @@ impl SavedChat {
                 },
             })
             .collect();
-        SavedChat { format: FORMAT.into(), version: VERSION, model, messages, history: chat.history.clone() }
+        SavedChat {
+            format: FORMAT.into(),
+            version: VERSION,
+            model,
+            messages,
+            history: chat.history.clone(),
+            before_last_turn: chat.before_last_turn.clone(),
+        }
     }
 
     pub fn to_json(&self) -> String {
@@ -92,7 +102,7 @@ impl SavedChat {
                 },
             })
             .collect();
-        Conversation::restored(messages, self.history)
+        Conversation::restored(messages, self.history, self.before_last_turn)
     }
 
     /// A transcript for people: a heading, then one paragraph per message.
@@ -136,7 +146,7 @@ mod tests {
             turn: t,
             text: " hello *you*".into(),
             history: vec![1, 2, 50256, 3, 50256],
-            stop: crate::engine::StopReason::Eos,
+            stop: crate::worker::protocol::StopReason::Eos,
             stats: Default::default(),
             elapsed_ms: 1.0,
             first_token_ms: Some(0.5),

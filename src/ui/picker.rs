@@ -1,7 +1,9 @@
 //! Model picker: the three DialoGPT sizes or any Hub repo id / URL, a quantization choice, and
-//! a Load button.
+//! a Load button; under them, what the choice downloads and keeps on this device, and the
+//! choice suggested for this device.
 
-use crate::engine::QuantType;
+use super::format::mb;
+use crate::worker::protocol::{ModelSizes, QuantType};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -10,33 +12,59 @@ pub const PRESETS: [(&str, &str); 3] = [
     ("microsoft/DialoGPT-medium", "DialoGPT medium"),
     ("microsoft/DialoGPT-large", "DialoGPT large"),
 ];
-pub const DEFAULT_MODEL: &str = "microsoft/DialoGPT-medium";
 const CUSTOM: &str = "custom";
 
 #[derive(Properties, PartialEq)]
 pub struct PickerProps {
-    /// The model in the page URL, if any (preselected).
-    pub initial: Option<String>,
+    /// Preselected: the model in the page URL, else the one suggested for this device.
+    pub initial: String,
     pub quant: QuantType,
+    /// Why the suggested choice suits this device (one line).
+    pub suggestion: String,
+    /// Sizes of the model currently picked, once the worker has answered.
+    pub sizes: Option<ModelSizes>,
+    /// The picked model changed (its sizes are wanted).
+    pub on_pick: Callback<String>,
     pub on_load: Callback<(String, QuantType)>,
+}
+
+fn stored_size(sizes: Option<&ModelSizes>, q: QuantType) -> Option<u64> {
+    sizes?.stored.iter().find(|(k, _)| *k == q)?.1
+}
+
+/// "Download 863 MB · keeps 383 MB on this device".
+fn sizes_line(sizes: Option<&ModelSizes>, quant: QuantType) -> String {
+    let Some(s) = sizes else { return "Finding out the download size…".into() };
+    let download = s.download.map_or("download size unknown".to_string(), |d| format!("Download {} MB", mb(d)));
+    let kept = stored_size(Some(s), quant).map_or(String::new(), |k| format!(" · keeps {} MB on this device", mb(k)));
+    let error = s.error.as_ref().map_or(String::new(), |e| format!(" ({e})"));
+    format!("{download}{kept}{error}")
 }
 
 #[component]
 pub fn ModelPicker(props: &PickerProps) -> Html {
-    let initial = props.initial.clone().unwrap_or_else(|| DEFAULT_MODEL.to_string());
-    let is_preset = PRESETS.iter().any(|(id, _)| *id == initial);
-    let choice = use_state(|| if is_preset { initial.clone() } else { CUSTOM.to_string() });
-    let custom = use_state(|| if is_preset { String::new() } else { initial.clone() });
+    let is_preset = PRESETS.iter().any(|(id, _)| *id == props.initial);
+    let choice = use_state(|| if is_preset { props.initial.clone() } else { CUSTOM.to_string() });
+    let custom = use_state(|| if is_preset { String::new() } else { props.initial.clone() });
     let quant = use_state(|| props.quant);
-
+    {
+        let (on_pick, initial) = (props.on_pick.clone(), props.initial.clone());
+        use_effect_with((), move |_| on_pick.emit(initial));
+    }
     let on_choice = {
-        let choice = choice.clone();
-        Callback::from(move |e: Event| choice.set(e.target_unchecked_into::<HtmlSelectElement>().value()))
+        let (choice, custom, on_pick) = (choice.clone(), custom.clone(), props.on_pick.clone());
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            on_pick.emit(if value == CUSTOM { (*custom).clone() } else { value.clone() });
+            choice.set(value);
+        })
     };
     let on_custom = {
         let custom = custom.clone();
         Callback::from(move |e: InputEvent| custom.set(e.target_unchecked_into::<HtmlInputElement>().value()))
     };
+    // Sizes of a typed model are asked for when the field is left, not at every key.
+    let on_custom_done = props.on_pick.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().value());
     let on_quant = {
         let quant = quant.clone();
         Callback::from(move |e: Event| {
@@ -53,24 +81,32 @@ pub fn ModelPicker(props: &PickerProps) -> Html {
             on_load.emit((model, *quant));
         })
     };
+    let sizes = props.sizes.as_ref();
     html! {
         <form class="picker" {onsubmit}>
-            <select aria-label="Model" onchange={on_choice}>
-                { for PRESETS.iter().map(|(id, label)| html! {
-                    <option value={*id} selected={*choice == *id}>{ *label }</option>
-                }) }
-                <option value={CUSTOM} selected={*choice == CUSTOM}>{ "Other…" }</option>
-            </select>
-            if *choice == CUSTOM {
-                <input type="text" aria-label="Custom model" value={(*custom).clone()} oninput={on_custom}
-                    placeholder="owner/repo, or URL of a .gguf file or a folder" />
-            }
-            <select aria-label="Quantization" onchange={on_quant}>
-                { for QuantType::ALL.iter().map(|q| html! {
-                    <option value={q.as_str()} selected={*quant == *q}>{ q.as_str() }</option>
-                }) }
-            </select>
-            <button type="submit">{ "Load" }</button>
+            <div class="picker-row">
+                <select aria-label="Model" onchange={on_choice}>
+                    { for PRESETS.iter().map(|(id, label)| html! {
+                        <option value={*id} selected={*choice == *id}>{ *label }</option>
+                    }) }
+                    <option value={CUSTOM} selected={*choice == CUSTOM}>{ "Other…" }</option>
+                </select>
+                if *choice == CUSTOM {
+                    <input type="text" aria-label="Custom model" value={(*custom).clone()} oninput={on_custom}
+                        onchange={on_custom_done} placeholder="owner/repo, or URL of a .gguf file or a folder" />
+                }
+                <select aria-label="Quantization" onchange={on_quant}>
+                    { for QuantType::ALL.iter().map(|q| html! {
+                        <option value={q.as_str()} selected={*quant == *q}>{ match stored_size(sizes, *q) {
+                            Some(n) => format!("{} · {} MB", q.as_str(), mb(n)),
+                            None => q.as_str().to_string(),
+                        } }</option>
+                    }) }
+                </select>
+                <button type="submit">{ "Load" }</button>
+            </div>
+            <p class="picker-note sizes">{ sizes_line(sizes, *quant) }</p>
+            <p class="picker-note suggestion">{ props.suggestion.clone() }</p>
         </form>
     }
 }

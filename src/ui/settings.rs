@@ -2,7 +2,7 @@
 //! temperature, top-k, top-p, repetition penalty, no-repeat n-gram, reply length and seed.
 //! A value that does not parse or validate is shown as an error and not applied.
 
-use crate::engine::GenerationConfig;
+use crate::worker::protocol::GenerationConfig;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -40,18 +40,40 @@ fn fields(c: &GenerationConfig) -> [(&'static str, &'static str, String, &'stati
 #[component]
 pub fn Settings(props: &SettingsProps) -> Html {
     let error = use_state(|| None::<String>);
+    // What is typed in a field until it is applied: the page re-renders often (download
+    // progress, streamed tokens) and would otherwise put the applied value back mid-typing.
+    let typing = use_state(|| None::<(usize, String)>);
     let inputs = fields(&props.config).into_iter().enumerate().map(|(i, (label, help, value, step, apply))| {
-        let onchange = {
-            let (config, on_change, error) = (props.config.clone(), props.on_change.clone(), error.clone());
-            Callback::from(move |e: Event| {
-                let typed = e.target_unchecked_into::<HtmlInputElement>().value();
+        let value = match &*typing {
+            Some((field, text)) if *field == i => text.clone(),
+            _ => value,
+        };
+        let oninput = {
+            let typing = typing.clone();
+            Callback::from(move |e: InputEvent| typing.set(Some((i, e.target_unchecked_into::<HtmlInputElement>().value()))))
+        };
+        // Applied when the field is left or Enter is pressed in it.
+        let commit = {
+            let (config, on_change, error, typing) = (props.config.clone(), props.on_change.clone(), error.clone(), typing.clone());
+            Callback::from(move |typed: String| {
                 let mut next = config.clone();
                 match apply(&mut next, &typed).and_then(|_| next.validate().map_err(|e| e.to_string())) {
                     Ok(()) => {
                         error.set(None);
+                        typing.set(None);
                         on_change.emit(next);
                     }
+                    // The refused text stays in the field, with the reason beside it.
                     Err(m) => error.set(Some(format!("{label}: {m}"))),
+                }
+            })
+        };
+        let onchange = commit.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().value());
+        let onkeydown = {
+            let commit = commit.clone();
+            Callback::from(move |e: KeyboardEvent| {
+                if e.key() == "Enter" {
+                    commit.emit(e.target_unchecked_into::<HtmlInputElement>().value());
                 }
             })
         };
@@ -59,14 +81,15 @@ pub fn Settings(props: &SettingsProps) -> Html {
         html! {
             <div class="field">
                 <label for={id.clone()} title={help}>{ label }</label>
-                <input {id} type="number" inputmode="decimal" min="0" {step} {value} {onchange} title={help} />
+                <input {id} type="number" inputmode="decimal" min="0" {step} {value} {oninput} {onchange} {onkeydown} title={help} />
             </div>
         }
     });
     let reset = {
-        let (on_change, error, defaults) = (props.on_change.clone(), error.clone(), props.defaults.clone());
+        let (on_change, error, defaults, typing) = (props.on_change.clone(), error.clone(), props.defaults.clone(), typing.clone());
         Callback::from(move |_: MouseEvent| {
             error.set(None);
+            typing.set(None);
             on_change.emit(defaults.clone());
         })
     };

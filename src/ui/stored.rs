@@ -2,24 +2,24 @@
 //! for each, with how much of the site's storage quota is used.
 
 use super::format::mb;
-use crate::worker::protocol::{CacheListing, CachedModel};
+use crate::worker::protocol::{StoredListing, StoredModel};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct StoredProps {
     /// `None` until the worker has answered.
-    pub listing: Option<CacheListing>,
+    pub listing: Option<StoredListing>,
     pub on_refresh: Callback<()>,
     pub on_delete: Callback<String>,
 }
 
-fn row(m: &CachedModel, on_delete: &Callback<String>) -> Html {
+fn row(m: &StoredModel, on_delete: &Callback<String>) -> Html {
     let key = m.key.clone();
     let delete = on_delete.reform(move |_: MouseEvent| key.clone());
     let date = js_sys::Date::new(&m.stored_ms.into()).to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED);
     let name = format!("{} ({})", m.label, m.quant);
     html! {
-        <li class="stored-model" data-key={m.key.clone()}>
+        <li class="stored-model" data-key={m.key.clone()} data-store={m.store.as_str()}>
             <span class="name" title={m.label.clone()}>{ name.clone() }</span>
             <span class="size">{ format!("{} MB", mb(m.bytes)) }</span>
             <span class="date">{ String::from(date) }</span>

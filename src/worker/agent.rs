@@ -1,16 +1,15 @@
 //! The gloo-worker `Worker`: owns the model and the chat session, runs one token per
 //! event-loop turn (so replies stream and a Cancel gets in between two tokens).
 
-use super::download::{load_model, Loaded};
-use super::model_cache;
-use super::protocol::{FromWorker, LoadRequest, ModelInfo, ToWorker, TurnDone};
+use super::crash_report::{self, memory_bytes};
+use super::load::{load_model, Loaded};
+use super::protocol::{FromWorker, LoadRequest, ModelInfo, ModelSource, ToWorker, TurnDone};
+use super::{sizes, storage};
 use super::tick::Ticker;
 use crate::engine::{ChatSession, Step, Turn};
 use gloo_worker::{HandlerId, Worker, WorkerScope};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
 
 pub enum Msg {
     Loaded { generation: u64, name: String, result: Result<Loaded, String>, load_ms: f64 },
@@ -43,51 +42,6 @@ pub struct ChatWorker {
     /// The history of the reply just finished, for [`Msg::Settle`].
     unsettled: Option<Vec<u32>>,
     settle_ticker: Ticker,
-}
-
-thread_local! {
-    /// Where a panic is reported: the page then shows an error instead of waiting forever.
-    static PANIC_TO: RefCell<Option<(WorkerScope<ChatWorker>, HandlerId)>> = const { RefCell::new(None) };
-}
-
-/// The worker's wasm memory size in bytes (grows, never shrinks).
-fn memory_bytes() -> Option<f64> {
-    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().dyn_into().ok()?;
-    let buffer: js_sys::ArrayBuffer = memory.buffer().dyn_into().ok()?;
-    Some(buffer.byte_length() as f64)
-}
-
-fn report_crash(text: String) {
-    PANIC_TO.with(|p| {
-        if let Ok(p) = p.try_borrow() {
-            if let Some((scope, id)) = p.as_ref() {
-                scope.respond(*id, FromWorker::Crashed(text));
-            }
-        }
-    });
-}
-
-/// An uncaught error in the worker (a wasm trap such as an allocation failure, which skips
-/// the panic hook) leaves it unusable: tell the page so it starts a new one.
-fn install_error_report() {
-    // addEventListener, not `onerror`: the global's `onerror` is called with (message, source,
-    // line, column, error), not with the event.
-    let handler = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(|e: wasm_bindgen::JsValue| {
-        let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
-        report_crash(format!("{message} (uncaught error in the worker)"));
-    });
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let _ = global.add_event_listener_with_callback("error", handler.as_ref().unchecked_ref());
-    // Lives as long as the worker.
-    handler.forget();
-}
-
-fn install_panic_report() {
-    std::panic::set_hook(Box::new(|info| {
-        let text = info.to_string();
-        web_sys::console::error_1(&text.clone().into());
-        report_crash(text);
-    }));
 }
 
 impl ChatWorker {
@@ -173,16 +127,27 @@ impl ChatWorker {
         }
     }
 
-    /// Answers with the stored models after `change` (a deletion, or nothing) is done.
-    fn send_cache_list(&self, scope: &WorkerScope<Self>, delete: Option<String>) {
+    /// Answers with the stored models after `delete` (a key, or nothing) is done.
+    fn send_stored_list(&self, scope: &WorkerScope<Self>, delete: Option<String>) {
         let (scope, id) = (scope.clone(), self.client);
         wasm_bindgen_futures::spawn_local(async move {
             if let Some(key) = delete {
-                model_cache::remove(&key).await;
+                storage::remove(&key).await;
             }
-            let listing = model_cache::list().await;
+            let listing = storage::list().await;
             if let Some(id) = id {
-                scope.respond(id, FromWorker::Cached(listing));
+                scope.respond(id, FromWorker::Stored(listing));
+            }
+        });
+    }
+
+    /// Answers with what `source` downloads and keeps (may ask its server).
+    fn send_sizes(&self, scope: &WorkerScope<Self>, source: ModelSource) {
+        let (scope, id) = (scope.clone(), self.client);
+        wasm_bindgen_futures::spawn_local(async move {
+            let found = sizes::sizes(&source).await;
+            if let Some(id) = id {
+                scope.respond(id, FromWorker::Sizes(found));
             }
         });
     }
@@ -224,8 +189,7 @@ impl Worker for ChatWorker {
     type Output = FromWorker;
 
     fn create(scope: &WorkerScope<Self>) -> Self {
-        install_panic_report();
-        install_error_report();
+        crash_report::install();
         let s = scope.clone();
         let ticker = Ticker::new(move |id| s.send_message(Msg::Step(id)));
         let s = scope.clone();
@@ -240,7 +204,7 @@ impl Worker for ChatWorker {
                     return; // replaced by a newer Load
                 }
                 match result {
-                    Ok(Loaded { session, from_cache, cache_changed }) => {
+                    Ok(Loaded { session, read_from, storage_changed }) => {
                         let cfg = session.model().config();
                         let info = ModelInfo {
                             name,
@@ -249,13 +213,13 @@ impl Worker for ChatWorker {
                             n_layer: cfg.n_layer,
                             n_embd: cfg.n_embd,
                             load_ms,
-                            from_cache,
+                            read_from,
                             memory_bytes: memory_bytes(),
                         };
                         self.session = Some(session);
                         self.send(scope, FromWorker::Ready(info));
-                        if cache_changed {
-                            self.send_cache_list(scope, None);
+                        if storage_changed {
+                            self.send_stored_list(scope, None);
                         }
                     }
                     Err(e) => self.send(scope, FromWorker::LoadError(e)),
@@ -268,7 +232,8 @@ impl Worker for ChatWorker {
 
     fn received(&mut self, scope: &WorkerScope<Self>, msg: ToWorker, id: HandlerId) {
         self.client = Some(id);
-        PANIC_TO.with(|p| *p.borrow_mut() = Some((scope.clone(), id)));
+        let to = scope.clone();
+        crash_report::send_to(move |text| to.respond(id, FromWorker::Crashed(text)));
         match msg {
             ToWorker::Load(req) => self.load(scope, req),
             ToWorker::Chat { turn, text, history, config } => self.chat(scope, turn, text, history, config),
@@ -285,8 +250,9 @@ impl Worker for ChatWorker {
                 // of it is stored (entries are written only once a model is complete).
                 self.load_generation.set(self.load_generation.get() + 1);
             }
-            ToWorker::ListCached => self.send_cache_list(scope, None),
-            ToWorker::DeleteCached { key } => self.send_cache_list(scope, Some(key)),
+            ToWorker::ListStored => self.send_stored_list(scope, None),
+            ToWorker::DeleteStored { key } => self.send_stored_list(scope, Some(key)),
+            ToWorker::Sizes { source } => self.send_sizes(scope, source),
         }
     }
 }

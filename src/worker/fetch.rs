@@ -1,8 +1,10 @@
 //! `fetch` from inside a worker, with the body read as a stream of chunks so that a model
 //! of hundreds of MB never has to sit in memory as one buffer.
 
+use crate::js_message::js_message;
 use js_sys::{Promise, Reflect, Uint8Array};
-use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, ReadableStreamDefaultReader, RequestInit, Response, WorkerGlobalScope};
 
@@ -10,9 +12,23 @@ fn global() -> WorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
+thread_local! {
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_| ());
+}
+
+/// Requests start together and some are never awaited (the first failure ends a load):
+/// marking each as handled keeps a failed one from becoming an unhandled rejection. Whoever
+/// awaits the promise still gets its error.
+fn handled(p: Promise) -> Promise {
+    IGNORE.with(|ignore| {
+        let _ = p.catch(ignore);
+    });
+    p
+}
+
 /// Starts a GET; headers arrive when the promise resolves.
 pub fn start(url: &str) -> Promise {
-    global().fetch_with_str(url)
+    handled(global().fetch_with_str(url))
 }
 
 /// Starts a HEAD, or a GET of the bytes from `range_from` on. A single open range is a
@@ -24,7 +40,7 @@ pub fn start_with(url: &str, method: &str, range_from: Option<u64>) -> Promise {
         let _ = headers.set("range", &format!("bytes={from}-"));
         init.set_headers(&headers);
     }
-    global().fetch_with_str_and_init(url, &init)
+    handled(global().fetch_with_str_and_init(url, &init))
 }
 
 /// A header the server sent and CORS lets us read.
@@ -40,8 +56,6 @@ pub async fn sleep(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
-pub use crate::js_message::js_message;
-
 /// Waits for the response headers. A rejection means no HTTP answer at all.
 pub async fn response(promise: Promise, url: &str) -> Result<Response, String> {
     match JsFuture::from(promise).await {
@@ -54,6 +68,14 @@ pub async fn response(promise: Promise, url: &str) -> Result<Response, String> {
     }
 }
 
+/// What identifies the bytes behind a URL without reading them: ETag when CORS exposes it
+/// (the Hub does), else Last-Modified, with the size. `None` when the server says nothing.
+pub fn source_identity(r: &Response) -> Option<String> {
+    let tag = header(r, "etag").or_else(|| header(r, "last-modified"));
+    let size = content_length(r);
+    (tag.is_some() || size.is_some()).then(|| format!("{}|{}", tag.unwrap_or_default(), size.map(|s| s.to_string()).unwrap_or_default()))
+}
+
 /// `Content-Length`, when the server sent it.
 pub fn content_length(r: &Response) -> Option<u64> {
     header(r, "content-length").and_then(|v| v.trim().parse().ok())
@@ -62,7 +84,7 @@ pub fn content_length(r: &Response) -> Option<u64> {
 /// Abandons a response's body (e.g. the big weights after a small file failed).
 pub fn discard(r: &Response) {
     if let Some(body) = r.body() {
-        let _ = body.cancel();
+        let _ = handled(body.cancel());
     }
 }
 
@@ -96,6 +118,6 @@ impl BodyReader {
     }
 
     pub fn cancel(&self) {
-        let _ = self.reader.cancel();
+        let _ = handled(self.reader.cancel());
     }
 }

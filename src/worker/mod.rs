@@ -1,28 +1,30 @@
 //! The web worker layer: downloads the model and runs the engine off the page's thread.
 //!
 //! - [`protocol`]: the serde messages between page and worker (the only door);
-//! - [`source`]: model names/URLs → the files to fetch;
-//! - [`digest`]: the checksum that guards stored models; [`integrity`]: the Hub's SHA-256 of a download;
-//! - `fetch`, `download`: streaming downloads pushed into `engine::ModelLoader` (wasm only);
+//! - [`source`]: model names/URLs → the files to fetch; [`sizes`]: what a model costs before loading;
+//! - [`integrity`]: the Hub's SHA-256 of a download; [`storage`]: models kept in the browser;
+//! - `load` → `download` → `resume` → `fetch`: a model from storage, or streamed from the
+//!   network into `engine::ModelLoader` (wasm only);
 //! - `agent`: the gloo-worker `Worker` that drives `ChatSession` one token per event-loop turn.
 
-pub mod digest;
 pub mod integrity;
 pub mod protocol;
+pub mod sizes;
 pub mod source;
+pub mod storage;
 
 #[cfg(target_arch = "wasm32")]
 pub mod agent;
 #[cfg(target_arch = "wasm32")]
-mod cache_api;
+mod crash_report;
 #[cfg(target_arch = "wasm32")]
 mod download;
 #[cfg(target_arch = "wasm32")]
 mod fetch;
 #[cfg(target_arch = "wasm32")]
-mod model_cache;
+mod load;
 #[cfg(target_arch = "wasm32")]
-mod opfs;
+mod resume;
 #[cfg(target_arch = "wasm32")]
 mod tick;
 

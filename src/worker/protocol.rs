@@ -1,9 +1,15 @@
 //! The only door between the page and the worker: every message either side sends is one of
 //! these serde types. Nothing else crosses, so the page never links the engine's compute code
-//! and the worker never knows about the DOM.
+//! and the worker never knows about the DOM. The engine's words the page needs (how weights
+//! are quantized, how a reply is generated and why it ended) are part of this vocabulary and
+//! re-exported from here: the page imports this module, never the engine.
 
-use crate::engine::{GenerationConfig, QuantType, StopReason, TurnStats};
 use serde::{Deserialize, Serialize};
+
+pub use crate::engine::{GenerationConfig, QuantType, StopReason, TurnStats};
+
+/// Where Hub repo ids are fetched from unless the page says otherwise (`hub=`).
+pub const DEFAULT_HUB: &str = "https://huggingface.co";
 
 /// Where the model comes from; built by [`ModelSource::parse`] (see `source.rs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,10 +22,74 @@ pub enum ModelSource {
     Folder { url: String },
 }
 
+/// Where a loaded model is kept for the next visit (`storage=` in the page URL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoragePolicy {
+    /// The best store the browser has: the Origin Private File System, else IndexedDB, else
+    /// the Cache API.
+    #[default]
+    Auto,
+    Opfs,
+    IndexedDb,
+    CacheApi,
+    /// Nothing is read from or written to browser storage.
+    None,
+}
+
+impl StoragePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoragePolicy::Auto => "auto",
+            StoragePolicy::Opfs => "opfs",
+            StoragePolicy::IndexedDb => "idb",
+            StoragePolicy::CacheApi => "cache",
+            StoragePolicy::None => "none",
+        }
+    }
+}
+
+impl std::str::FromStr for StoragePolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(StoragePolicy::Auto),
+            "opfs" => Ok(StoragePolicy::Opfs),
+            "idb" => Ok(StoragePolicy::IndexedDb),
+            "cache" => Ok(StoragePolicy::CacheApi),
+            "none" => Ok(StoragePolicy::None),
+            other => Err(format!("unknown storage `{other}`: use auto, opfs, idb, cache or none")),
+        }
+    }
+}
+
+/// The browser store an entry lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Store {
+    Opfs,
+    IndexedDb,
+    CacheApi,
+}
+
+impl Store {
+    /// The `data-store` hook of a stored-model row.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Store::Opfs => "opfs",
+            Store::IndexedDb => "idb",
+            Store::CacheApi => "cache",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadRequest {
     pub source: ModelSource,
     pub quant: QuantType,
+    #[serde(default)]
+    pub storage: StoragePolicy,
 }
 
 /// Page → worker.
@@ -35,9 +105,12 @@ pub enum ToWorker {
     /// Abandon the download in progress (the page's Cancel button); nothing is cached.
     CancelLoad,
     /// Ask for the models kept in browser storage; answered by [`FromWorker::Cached`].
-    ListCached,
-    /// Forget one stored model (by [`CachedModel::key`]); answered by [`FromWorker::Cached`].
-    DeleteCached { key: String },
+    ListStored,
+    /// Forget one stored model (by [`StoredModel::key`]); answered by [`FromWorker::Cached`].
+    DeleteStored { key: String },
+    /// How much a model downloads and how much it keeps per quantization, before loading it;
+    /// answered by [`FromWorker::Sizes`].
+    Sizes { source: ModelSource },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +118,8 @@ pub enum Stage {
     Downloading,
     /// All bytes are in; building the model from the converted tensors.
     Converting,
-    /// Reading the converted model kept by an earlier load (Cache API).
-    FromCache,
+    /// Reading the converted model kept by an earlier load (browser storage).
+    FromStorage,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,9 +146,9 @@ pub struct ModelInfo {
     pub n_layer: usize,
     pub n_embd: usize,
     pub load_ms: f64,
-    /// Read from the browser cache instead of downloaded.
+    /// The browser store it was read from, instead of downloaded.
     #[serde(default)]
-    pub from_cache: bool,
+    pub read_from: Option<Store>,
     /// Size of the worker's wasm memory once the model is built.
     #[serde(default)]
     pub memory_bytes: Option<f64>,
@@ -101,7 +174,7 @@ pub struct TurnDone {
 
 /// One converted model kept in browser storage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CachedModel {
+pub struct StoredModel {
     pub key: String,
     /// The source as the user gave it (repo id or URL).
     pub label: String,
@@ -110,12 +183,25 @@ pub struct CachedModel {
     pub bytes: u64,
     /// When it was stored (ms since the epoch).
     pub stored_ms: f64,
+    pub store: Store,
+}
+
+/// What a model costs before it is loaded: bytes downloaded, and bytes kept in browser storage
+/// for each quantization (`None` where it cannot be known beforehand).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSizes {
+    /// The source the sizes are for (the page may have moved on to another one).
+    pub source: ModelSource,
+    pub download: Option<u64>,
+    pub stored: Vec<(QuantType, Option<u64>)>,
+    /// Why the sizes are unknown, e.g. the server could not be reached.
+    pub error: Option<String>,
 }
 
 /// What browser storage holds, with the origin's usage and quota when the browser says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CacheListing {
-    pub models: Vec<CachedModel>,
+pub struct StoredListing {
+    pub models: Vec<StoredModel>,
     pub usage: Option<f64>,
     pub quota: Option<f64>,
     /// Why the list could not be read (e.g. no storage in this browsing mode).
@@ -139,6 +225,7 @@ pub enum FromWorker {
     TurnError { turn: u64, message: String },
     /// The worker panicked and is unusable; the page must start a new one.
     Crashed(String),
-    /// The stored models (after ListCached, DeleteCached, or a load that stored one).
-    Cached(CacheListing),
+    /// The stored models (after ListStored, DeleteStored, or a load that stored one).
+    Stored(StoredListing),
+    Sizes(ModelSizes),
 }

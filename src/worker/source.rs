@@ -3,8 +3,6 @@
 
 use super::protocol::ModelSource;
 
-pub const DEFAULT_HUB: &str = "https://huggingface.co";
-
 /// What a file is for; the loader needs the small ones before the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileRole {
@@ -106,6 +104,7 @@ impl ModelSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::worker::protocol::DEFAULT_HUB;
 
     #[test]
     fn hub_repo_files() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// End-to-end test of the web app in headless Chromium, with no network but 127.0.0.1:
-// - serves dist/ (scripts/build-web.sh) with a tiny static server, and the sub-path build;
+// End-to-end test of the web app in one browser engine (`--browser chromium|firefox|webkit`),
+// with no network but 127.0.0.1:
+// - serves dist/ (scripts/build-web.sh) and the sub-path build with a tiny static server;
 // - mirrors the Hub's file layout (/{repo}/resolve/main/{file}) for tests/fixtures/tiny-dialogpt
 //   on another port, with CORS headers, ETags and byte ranges as the Hub sends them;
 // - loads the tiny model through the URL parameters, plays the first greedy reference
@@ -10,418 +11,522 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  artifacts, assertEq, check, dist, hubFaults, hubLog, hubRequests, launch, listen, newChat, reference,
-  serveDist, serveExamples, serveHub, serveSubPath, SUB, subDist, summary, TEST_REPO, TIMEOUT, waitReply, watchStreaming,
-} from './lib.mjs';
+import { button, ChatPage, field, MESSAGE } from './app.mjs';
+import { engineFromArgs, openTab } from './browsers/index.mjs';
+import { sleep } from './browsers/tab.mjs';
+import { artifacts, assertEq, reference, Suite } from './harness.mjs';
+import { dist, examples, root, hubFaults, hubLog, hubRequests, listen, serveHub, staticHost, SUB, subDist, TEST_REPO, weightGets } from './servers.mjs';
+import { storageChecks } from './storage.mjs';
+import { accessibilityChecks } from './a11y.mjs';
 
 async function main() {
-  if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('dist/ is missing: run scripts/build-web.sh first');
-  if (!fs.existsSync(path.join(subDist, 'index.html'))) {
-    throw new Error('target/dist-subpath is missing: scripts/build-web.sh --public-url /sub/path/ --dist target/dist-subpath');
+  const engine = engineFromArgs();
+  for (const [dir, how] of [[dist, 'scripts/build-web.sh'], [subDist, 'scripts/build-web.sh --public-url /sub/path/ --dist target/dist-subpath']]) {
+    if (!fs.existsSync(path.join(dir, 'index.html'))) throw new Error(`${dir} is missing: run ${how} first`);
   }
-  fs.mkdirSync(artifacts, { recursive: true });
   const conversation = reference().results.greedy[0];
-  const web = await listen(serveDist);
+  // The first turn of another reference conversation: what an edited first message gets.
+  const other = reference().results.greedy[1][0];
+  const web = await staticHost(dist);
+  const sub = await staticHost(subDist, { prefix: SUB });
+  const ex = await staticHost(examples);
   const hub = await listen(serveHub);
-  const sub = await listen(serveSubPath);
-  const ex = await listen(serveExamples);
-  const hubUrl = `http://127.0.0.1:${hub.port}`;
-  const base = `http://127.0.0.1:${web.port}/`;
-  const { context, page, logs, shot, close } = await launch();
-  // Which worker wasm the page fetched (plain simd128 or relaxed SIMD).
-  const wasmFetched = [];
-  context.on('request', (r) => { if (r.url().endsWith('.wasm')) wasmFetched.push(r.url().split('/').pop()); });
+  const base = web.base;
+  const tab = await openTab(engine);
+  const app = new ChatPage(tab);
+  const suite = new Suite('e2e', tab);
+  const check = suite.check.bind(suite);
+  const shot = (name) => tab.screenshot(path.join(artifacts, `${engine}-${name}`));
+  const workerWasm = (from) => web.log.slice(from).map((r) => r.path.split('/').pop()).filter((f) => /^worker.*\.wasm$/.test(f));
+  const query = `?model=${TEST_REPO}&hub=${encodeURIComponent(hub.url)}&quant=f32&max_new_tokens=12`;
+  const firstReply = conversation[0].reply.trim();
 
   try {
-    const query = `?model=${TEST_REPO}&hub=${encodeURIComponent(hubUrl)}&quant=f32&max_new_tokens=12`;
     await check('the model in the URL loads through the Hub mirror and the page says Ready', async () => {
-      await page.goto(base + query);
+      await app.goto(base + query);
       // The weights arrive slowly (see sendFile): the progress text must show them.
-      await page.waitForFunction(() => /Downloading pytorch_model\.bin (?!0\.0 )[\d.]+ \/ 6\.8 MB/
-        .test(document.querySelector('.progress-text')?.textContent || ''), null, { timeout: TIMEOUT, polling: 20 });
+      const progress = await tab.waitFor(() => {
+        const t = document.querySelector('.progress-text')?.textContent || '';
+        return /Downloading pytorch_model\.bin (?!0\.0 )[\d.]+ \/ 6\.8 MB/.test(t) && t;
+      }, null, { interval: 20, what: 'download progress' });
       await shot('00-loading.png');
-      console.log(`       "${(await page.locator('.progress-text').innerText()).trim()}"`);
-      await page.waitForSelector('.app[data-status="ready"], .app[data-status="error"]', { timeout: TIMEOUT });
+      console.log(`       "${progress.trim()}"`);
+      const t0 = Date.now();
+      await app.ready();
+      suite.note('cold_load_status', await app.status());
       await shot('01-ready.png');
-      const status = await page.getAttribute('.app', 'data-status');
-      if (status !== 'ready') throw new Error(`load failed: ${await page.locator('.status').innerText()}`);
-      const files = hubRequests.map((u) => u.split('/').pop()).sort();
+      const files = [...new Set(hubRequests.map((u) => u.split('/').pop()))].sort();
       assertEq(files.join(','), 'config.json,merges.txt,pytorch_model.bin,vocab.json', 'files fetched from the hub');
+      // The picker says what the model downloads and keeps (checked against the stored
+      // entry's size below).
+      const sizes = await tab.text('.picker .sizes');
+      if (!/^Download [\d.]+ MB · keeps [\d.]+ MB on this device$/.test(sizes)) throw new Error(`picker sizes: "${sizes}"`);
+      console.log(`       picker: "${sizes}"`);
+      console.log(`       ${await app.status()} (${Date.now() - t0} ms after the progress was seen)`);
+    });
+
+    await check('after the model is ready the Message box has the focus', async () => {
+      const focused = await tab.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+      assertEq(focused, 'Message', 'focused element');
     });
 
     await check('an empty message is refused with a visible hint', async () => {
-      await page.getByRole('button', { name: 'Send', exact: true }).click();
-      const hint = (await page.locator('.hint').innerText()).trim();
+      await tab.clickOn(button('Send'));
+      const hint = await tab.text('.hint');
       if (!/empty/i.test(hint)) throw new Error(`no hint shown (got ${JSON.stringify(hint)})`);
-      assertEq(await page.locator('[data-author]').count(), 0, 'messages after an empty send');
+      assertEq(await tab.count('[data-author]'), 0, 'messages after an empty send');
     });
 
     await check(`greedy conversation: ${conversation.length} replies equal transformers' exactly, across a page reload`, async () => {
-      await watchStreaming(page);
+      const watch = () => tab.evaluate(() => {
+        window.__seen = new Set();
+        new MutationObserver(() => {
+          const b = [...document.querySelectorAll('[data-author="bot"]')].pop();
+          if (b && b.dataset.state === 'streaming') window.__seen.add(b.textContent);
+        }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+      });
+      await watch();
       let partial = 0;
       for (const [i, turn] of conversation.entries()) {
         if (i === conversation.length - 1) {
           // Reload before the last turn: the conversation and its token history come back
           // from localStorage, and the reply still equals the reference.
-          partial += await page.evaluate(() => window.__seen.size);
-          await page.reload();
-          await page.waitForSelector('.app[data-status="ready"]', { timeout: TIMEOUT });
-          const shown = await page.locator('[data-author="bot"] .text').allTextContents();
+          partial += await tab.evaluate(() => window.__seen.size);
+          await tab.reload();
+          await app.ready();
+          const shown = (await tab.texts('[data-author="bot"] .text')).map((t) => t.trim());
           assertEq(shown.join('|'), conversation.slice(0, i).map((t) => t.reply.trim()).join('|'), 'replies shown after the reload');
-          await watchStreaming(page);
+          await watch();
         }
-        await page.getByLabel('Message', { exact: true }).fill(turn.user);
-        await page.getByRole('button', { name: 'Send', exact: true }).click();
-        const reply = await waitReply(page, i);
+        await app.send(turn.user);
+        const reply = await app.waitReply(i);
         assertEq(reply.state, 'done', `turn ${i + 1} state`);
         assertEq(reply.text, turn.reply.trim(), `turn ${i + 1} reply`);
         console.log(`       turn ${i + 1}: ${JSON.stringify(turn.user)} -> ${JSON.stringify(reply.text)}`);
       }
       await shot('02-conversation.png');
-      await page.emulateMedia({ colorScheme: 'dark' });
+      await tab.evaluate(() => (document.documentElement.dataset.theme = 'dark'));
       await shot('02-conversation-dark.png');
-      await page.emulateMedia({ colorScheme: 'light' });
-      partial += await page.evaluate(() => window.__seen.size);
+      await tab.evaluate(() => (document.documentElement.dataset.theme = 'auto'));
+      partial += await tab.evaluate(() => window.__seen.size);
       if (partial < 2) throw new Error(`the replies did not stream (${partial} partial texts seen)`);
       console.log(`       ${partial} partial reply texts seen while streaming`);
     });
 
-    await check('data-author hooks, context meter and speed', async () => {
-      const authors = await page.locator('[data-author]').evaluateAll((els) => els.map((e) => e.dataset.author));
+    await check('data-author hooks, context meter, speed, and the live region announces the reply', async () => {
+      const authors = await tab.evaluate(() => [...document.querySelectorAll('[data-author]')].map((e) => e.dataset.author));
       assertEq(authors.join(','), conversation.map(() => 'user,bot').join(','), 'data-author order');
-      const users = await page.locator('[data-author="user"] .text').allTextContents();
+      const users = await tab.texts('[data-author="user"] .text');
       assertEq(users.join('|'), conversation.map((t) => t.user).join('|'), 'user bubbles');
       const last = conversation[conversation.length - 1];
       const used = last.input_ids.length + last.reply_ids.length;
-      assertEq((await page.locator('.meter .context').innerText()).trim(), `${used} / 256 tokens`, 'context meter');
-      const speed = await page.locator('.meter .speed').innerText();
+      assertEq(await app.meter(), `${used} / 256 tokens`, 'context meter');
+      const speed = await app.speed();
       if (!/tok\/s · first token \d+ ms/.test(speed)) throw new Error(`no tokens/s and first-token time shown (got ${JSON.stringify(speed)})`);
-      console.log(`       meter "${used} / 256 tokens", speed "${speed.trim()}"`);
+      assertEq(await tab.text('[aria-live]'), `Bot: ${last.reply.trim()}`, 'live region');
+      console.log(`       meter "${used} / 256 tokens", speed "${speed}"`);
     });
 
     await check('export as JSON and Markdown, New chat, import the JSON: messages and history come back', async () => {
-      const grab = async (name) => {
-        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name, exact: true }).click()]);
-        return { file: download.suggestedFilename(), text: fs.readFileSync(await download.path(), 'utf8') };
-      };
-      const json = await grab('Export JSON');
-      const md = await grab('Export Markdown');
+      await tab.clickOn(button('Export JSON'));
+      await tab.clickOn(button('Export Markdown'));
+      const [json, md] = await tab.waitFor(() => window.__e2e.downloads.length >= 2 && window.__e2e.downloads.slice(-2), null, { what: 'two downloads' });
       const saved = JSON.parse(json.text);
       const last = conversation[conversation.length - 1];
       assertEq(saved.history.join(','), [...last.input_ids, ...last.reply_ids].join(','), 'exported token history');
       assertEq(saved.messages.length, conversation.length * 2, 'exported messages');
-      if (!/\.md$/.test(md.file) || !md.text.includes(`**You:** ${conversation[0].user}`)) throw new Error(`bad Markdown ${md.file}:\n${md.text}`);
-      const meter = (await page.locator('.meter .context').innerText()).trim();
-      await newChat(page);
-      const file = path.join(os.tmpdir(), json.file);
+      if (!/\.json$/.test(json.name)) throw new Error(`bad JSON file name ${json.name}`);
+      if (!/\.md$/.test(md.name) || !md.text.includes(`**You:** ${conversation[0].user}`)) throw new Error(`bad Markdown ${md.name}:\n${md.text}`);
+      const meter = await app.meter();
+      await app.newChat();
+      const file = path.join(os.tmpdir(), `${engine}-${json.name}`);
       fs.writeFileSync(file, json.text);
-      await page.getByLabel('Import chat').setInputFiles(file);
-      await page.waitForFunction((n) => document.querySelectorAll('[data-author]').length === n, saved.messages.length);
-      assertEq((await page.locator('.meter .context').innerText()).trim(), meter, 'context meter after import');
+      await tab.setFiles(await tab.find(field('Import chat')), file);
+      await tab.waitFor((n) => document.querySelectorAll('[data-author]').length === n, saved.messages.length, { what: 'the imported messages' });
+      assertEq(await app.meter(), meter, 'context meter after import');
       // A file that is not a chat is refused with a reason; the conversation stays.
       fs.writeFileSync(file, '{"hello": 1}');
-      await page.getByLabel('Import chat').setInputFiles(file);
-      await page.waitForFunction(() => /Could not import/.test(document.querySelector('.hint')?.textContent || ''));
-      assertEq(await page.locator('[data-author]').count(), saved.messages.length, 'messages after a bad import');
-      console.log(`       ${json.file} (${json.text.length} B), ${md.file} (${md.text.length} B), re-imported`);
+      await tab.setFiles(await tab.find(field('Import chat')), file);
+      await tab.waitFor(() => /Could not import/.test(document.querySelector('.hint')?.textContent || ''), null, { what: 'the import error' });
+      assertEq(await tab.count('[data-author]'), saved.messages.length, 'messages after a bad import');
+      console.log(`       ${json.name} (${json.text.length} B), ${md.name} (${md.text.length} B), re-imported`);
     });
 
     await check('Copy puts a message on the clipboard', async () => {
-      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base.replace(/\/$/, '') });
-      await page.getByRole('button', { name: 'Copy message 2', exact: true }).click();
-      await page.locator('.msg .copy', { hasText: 'Copied' }).waitFor();
-      assertEq(await page.evaluate(() => navigator.clipboard.readText()), conversation[0].reply.trim(), 'clipboard');
+      if (tab.facilities.clipboardRead) {
+        await tab.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.url });
+      }
+      await tab.clickOn(button('Copy message 2'));
+      await tab.waitFor(() => [...document.querySelectorAll('.msg .tool')].some((b) => b.textContent === 'Copied'), null, { what: '"Copied"' });
+      assertEq((await app.clipboardWrites()).at(-1), firstReply, 'text given to the clipboard');
+      if (tab.facilities.clipboardRead) {
+        assertEq(await tab.evaluate(() => navigator.clipboard.readText()), firstReply, 'clipboard read back');
+      } else {
+        console.log(`       ${engine}: the clipboard is not read back (reading needs a user prompt here); the write succeeded`);
+      }
     });
 
     await check('New chat clears messages and history; the first reply comes again', async () => {
-      await page.getByRole('button', { name: 'New chat', exact: true }).click();
-      assertEq(await page.locator('[data-author]').count(), 0, 'messages after New chat');
-      assertEq((await page.locator('.meter .context').innerText()).trim(), '0 / 256 tokens', 'context meter');
-      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
-      await page.getByLabel('Message', { exact: true }).press('Enter'); // Enter sends
-      const reply = await waitReply(page, 0);
-      assertEq(reply.text, conversation[0].reply.trim(), 'reply after New chat');
+      await app.newChat();
+      assertEq(await app.meter(), '0 / 256 tokens', 'context meter');
+      await app.say(conversation[0].user); // Enter sends
+      assertEq((await app.waitReply(0)).text, firstReply, 'reply after New chat');
+    });
+
+    await check('Regenerate: greedy gives the same reply again, sampling a new one; the history stays consistent', async () => {
+      const historyOf = () => tab.evaluate(() => JSON.parse(localStorage.getItem('dialogpt-web.chat') || '{}').history || []);
+      const before = await historyOf();
+      await tab.clickOn(button('Regenerate'));
+      const again = await app.waitReply(0);
+      assertEq(again.text, firstReply, 'greedy reply regenerated');
+      assertEq(await app.botCount(), 1, 'bot bubbles after Regenerate');
+      assertEq((await historyOf()).join(','), before.join(','), 'token history after a greedy Regenerate');
+      await app.setting('Temperature', 1.5);
+      await app.setting('Seed', 11);
+      await tab.clickOn(button('Regenerate'));
+      const sampled = await app.waitReply(0);
+      if (sampled.text === firstReply) throw new Error('a sampled Regenerate gave the greedy reply');
+      await tab.clickOn(button('Reset to defaults'));
+      await app.closePanel('settings');
+      const after = await historyOf();
+      assertEq(after.slice(0, conversation[0].input_ids.length).join(','), conversation[0].input_ids.join(','), 'the user turn kept in the history');
+      // The regenerated reply survives a reload, and the next turn continues from it.
+      await tab.reload();
+      await app.ready();
+      assertEq((await app.waitReply(0)).text, sampled.text, 'regenerated reply after a reload');
+      console.log(`       greedy again: ${JSON.stringify(again.text)}; sampled: ${JSON.stringify(sampled.text)}`);
+    });
+
+    await check('Edit the last message: its reply is replaced, the history follows', async () => {
+      await app.newChat();
+      await app.say(conversation[1].user);
+      await app.waitReply(0);
+      await tab.clickOn(button('Edit message 1'));
+      assertEq(await tab.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Message', 'focus after Edit');
+      assertEq(await tab.evaluate(() => document.querySelector('textarea[aria-label=Message]').value), conversation[1].user, 'draft after Edit');
+      await app.say(conversation[0].user);
+      const r = await app.waitReply(0);
+      assertEq(r.text, firstReply, 'reply to the edited message');
+      assertEq(await app.userCount(), 1, 'user messages after the edit');
+      assertEq((await tab.texts('[data-author="user"] .text'))[0], conversation[0].user, 'the edited message');
+      const used = conversation[0].input_ids.length + conversation[0].reply_ids.length;
+      assertEq(await app.meter(), `${used} / 256 tokens`, 'context meter after the edit');
     });
 
     await check('Settings: a bad value is refused; seeded sampling repeats itself; reset gives greedy back', async () => {
-      await page.locator('details.settings summary').click();
-      const set = async (label, value) => {
-        const input = page.getByLabel(label, { exact: true });
-        await input.fill(String(value));
-        await input.press('Tab'); // change event
-      };
-      await set('Top-p', 2);
-      const alert = await page.locator('details.settings [role=alert]').innerText();
+      await app.setting('Top-p', 2);
+      const alert = await tab.text('details.settings [role=alert]');
       if (!/top_p/.test(alert)) throw new Error(`no error for top_p=2: ${alert}`);
-      await set('Top-p', 0.9);
-      await set('Temperature', 1.5);
-      await set('Seed', 7);
-      assertEq((await page.locator('details.settings .summary-note').innerText()).trim(), 'sampling', 'mode');
+      await app.setting('Top-p', 0.9);
+      await app.setting('Temperature', 1.5);
+      if (tab.facilities.blurEvents) {
+        // Leaving the field applies it too.
+        await tab.fill(field('Seed'), '7');
+        await tab.pressOn(field('Seed'), 'Tab');
+        await tab.waitFor(() => document.activeElement?.id !== 'setting-6', null, { what: 'the focus to leave Seed' });
+      } else {
+        await app.setting('Seed', 7);
+        console.log(`       ${engine}: applied with Enter (a headless Firefox window gets no blur event)`);
+      }
+      assertEq(await tab.text('details.settings .summary-note'), 'sampling', 'mode');
       const sampled = [];
       for (let i = 0; i < 2; i++) {
-        await newChat(page);
-        await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
-        await page.getByLabel('Message', { exact: true }).press('Enter');
-        sampled.push((await waitReply(page, 0)).text);
+        await app.newChat();
+        await app.say(conversation[0].user);
+        sampled.push((await app.waitReply(0)).text);
       }
       assertEq(sampled[1], sampled[0], 'two replies with the same seed');
-      if (sampled[0] === conversation[0].reply.trim()) throw new Error('sampling at temperature 1.5 gave the greedy reply');
-      await page.getByRole('button', { name: 'Reset to defaults' }).click();
-      assertEq((await page.locator('details.settings .summary-note').innerText()).trim(), 'greedy', 'mode after reset');
-      await newChat(page);
-      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
-      await page.getByLabel('Message', { exact: true }).press('Enter');
-      assertEq((await waitReply(page, 0)).text, conversation[0].reply.trim(), 'greedy reply after reset');
-      await page.locator('details.settings summary').click();
+      if (sampled[0] === firstReply) throw new Error('sampling at temperature 1.5 gave the greedy reply');
+      await tab.clickOn(button('Reset to defaults'));
+      assertEq(await tab.text('details.settings .summary-note'), 'greedy', 'mode after reset');
+      await app.newChat();
+      await app.say(conversation[0].user);
+      assertEq((await app.waitReply(0)).text, firstReply, 'greedy reply after reset');
+      await app.closePanel('settings');
       console.log(`       sampled twice with seed 7: ${JSON.stringify(sampled[0])}`);
     });
 
-    await check('Stop ends a long reply early; the next turn still works', async () => {
+    await check('Stop ends a long reply early (measured in the page); the next turn still works', async () => {
       // Long replies: the context window (256) bounds them, the tiny model never says eos.
       // Default quantization (q8_0): the Hub's float weights are quantized in the worker.
-      await page.goto(base + query.replace('&quant=f32', '').replace('max_new_tokens=12', 'max_new_tokens=1000'));
-      await page.waitForSelector('.app[data-status="ready"]', { timeout: TIMEOUT });
-      const status = await page.locator('.status').innerText();
-      if (!/\(q8_0/.test(status)) throw new Error(`expected q8_0 weights: ${status}`);
-      await newChat(page); // the conversation of the earlier test was kept across the reload
-      // Long tasks on the page while a reply streams: the worker computes, the page must not stall.
-      await page.evaluate(() => {
-        window.__long = [];
-        new PerformanceObserver((l) => window.__long.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
-      });
-      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
-      await page.getByRole('button', { name: 'Send', exact: true }).click();
-      await page.waitForFunction(() => document.querySelector('[data-author="bot"] .text')?.textContent.length > 40,
-        null, { timeout: TIMEOUT, polling: 5 });
-      // From the click to the bubble saying "stopped", timed inside the page.
-      const stopMs = await page.evaluate(() => new Promise((resolve) => {
+      await app.goto(base + query.replace('&quant=f32', '').replace('max_new_tokens=12', 'max_new_tokens=1000'));
+      await app.ready();
+      if (!/\(q8_0/.test(await app.status())) throw new Error(`expected q8_0 weights: ${await app.status()}`);
+      await app.newChat(); // the conversation of the earlier test was kept across the reload
+      await tab.evaluate(() => window.__e2e.longTasks?.splice(0));
+      await app.send(conversation[0].user);
+      await app.replyStarted(0, 40);
+      // From the click to the bubble saying "stopped", timed inside the page; a reply that
+      // ends by itself first, or a Stop that never lands, resolves with the reason instead.
+      const stop = await tab.evaluate(() => new Promise((resolve) => {
         const bubble = document.querySelector('[data-author="bot"]');
         const t0 = performance.now();
+        const timer = setTimeout(() => resolve({ error: `still "${bubble.dataset.state}" 10 s after Stop` }), 10_000);
         const obs = new MutationObserver(() => {
-          if (bubble.dataset.state === 'stopped') { obs.disconnect(); resolve(performance.now() - t0); }
+          if (bubble.dataset.state === 'streaming') return;
+          obs.disconnect();
+          clearTimeout(timer);
+          resolve(bubble.dataset.state === 'stopped' ? { ms: performance.now() - t0 } : { error: `ended as ${bubble.dataset.state}` });
         });
         obs.observe(bubble, { attributes: true });
-        [...document.querySelectorAll('button')].find((b) => b.textContent === 'Stop').click();
+        const stopButton = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Stop');
+        if (!stopButton) return resolve({ error: 'no Stop button while streaming' });
+        stopButton.click();
       }));
-      const reply = await waitReply(page, 0);
+      if (stop.error) throw new Error(stop.error);
+      const reply = await app.waitReply(0);
       assertEq(reply.state, 'stopped', 'state after Stop');
       if (!reply.text) throw new Error('the partial reply is empty');
-      if (stopMs > 200) throw new Error(`Stop took ${stopMs.toFixed(0)} ms (limit 200 ms)`);
-      const long = await page.evaluate(() => window.__long);
-      if (long.some((d) => d > 50)) throw new Error(`long tasks on the page while generating: ${long.map((d) => d.toFixed(0)).join(', ')} ms`);
-      console.log(`       Stop took ${stopMs.toFixed(1)} ms; long tasks on the page while generating: ${long.length}`);
-      const meter = (await page.locator('.meter .context').innerText()).trim();
-      const words = reply.text.split(' ').length;
-      console.log(`       stopped after ${words} words, meter "${meter}"`);
-      await page.getByLabel('Message', { exact: true }).fill(conversation[1].user);
-      await page.getByRole('button', { name: 'Send', exact: true }).click();
-      const next = await waitReply(page, 1);
+      suite.note('stop_ms', +stop.ms.toFixed(1));
+      console.log(`       Stop took ${stop.ms.toFixed(1)} ms; stopped after ${reply.text.split(' ').length} words, meter "${await app.meter()}"`);
+      if (stop.ms > 200) throw new Error(`Stop took ${stop.ms.toFixed(0)} ms (limit 200 ms)`);
+      await app.send(conversation[1].user);
+      const next = await app.waitReply(1);
       assertEq(next.state === 'done' || next.state === 'stopped', true, 'the turn after Stop finishes');
     });
 
+    await check('no long task (> 50 ms) on the page while a reply streams', async () => {
+      const long = await tab.evaluate(() => window.__e2e.longTasks);
+      if (long.some((d) => d > 50)) throw new Error(`long tasks on the page while generating: ${long.map((d) => d.toFixed(0)).join(', ')} ms`);
+      console.log(`       long tasks reported: ${long.length}`);
+    }, { needs: { facility: 'longTasks', why: 'the Long Tasks API (PerformanceObserver "longtask") exists only in Chromium' } });
+
     await check('a reload loads the converted q8_0 model from browser storage: no weight request, replies', async () => {
-      // Same persistent context, same URL as the q8_0 load above: the converted GGUF is cached.
-      const before = hubRequests.length;
-      const logBefore = hubLog.length;
-      await page.goto(base + query.replace('&quant=f32', ''));
-      await page.waitForSelector('.app[data-status="ready"], .app[data-status="error"]', { timeout: TIMEOUT });
-      const status = await page.locator('.status').innerText();
-      if ((await page.getAttribute('.app', 'data-status')) !== 'ready') throw new Error(status);
-      const perPath = {};
-      for (const u of hubRequests.slice(before)) { const p = new URL(u, 'http://x').pathname; perPath[p] = (perPath[p] || 0) + 1; }
-      console.log(`       "${status.trim()}", mirror requests ${JSON.stringify(perPath)}`);
+      const from = hubLog.length;
+      await app.goto(base + query.replace('&quant=f32', ''));
+      await app.ready();
+      const status = await app.status();
       // A HEAD (is the stored copy still current?) is fine; no weight bytes may be fetched.
-      const weights = hubLog.slice(logBefore).filter((r) => r.path.endsWith('/pytorch_model.bin') && r.method !== 'HEAD');
-      assertEq(weights.length, 0, 'GET requests for pytorch_model.bin during the cached load');
-      if (!/from cache/.test(status)) throw new Error(`status does not say "from cache": ${status}`);
-      await newChat(page);
-      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
-      await page.getByRole('button', { name: 'Send', exact: true }).click();
-      const reply = await waitReply(page, 0);
-      assertEq(reply.state, 'done', 'state of the greedy reply after a cached load');
-      if (!reply.text) throw new Error('empty reply after a cached load');
+      assertEq(weightGets(from).length, 0, 'GET requests for pytorch_model.bin during the stored load');
+      if (!/from (cache|storage)/.test(status)) throw new Error(`status does not say it came from storage: ${status}`);
+      suite.note('warm_load_status', status);
+      console.log(`       "${status}"`);
+      await app.newChat();
+      await app.send(conversation[0].user);
+      const reply = await app.waitReply(0);
+      assertEq(reply.state, 'done', 'state of the greedy reply after a stored load');
+      if (!reply.text) throw new Error('empty reply after a stored load');
     });
 
-    await check('Stored models lists the cache; Delete removes an entry; a changed ETag upstream replaces a stale copy', async () => {
-      await page.locator('details.stored summary').click();
-      await page.locator('.stored-model').first().waitFor();
-      const names = await page.locator('.stored-model .name').allTextContents();
+    await check('Stored models lists the entries; Delete removes one; a changed ETag upstream replaces a stale copy', async () => {
+      const listed = await app.stored();
+      const names = listed.map((m) => m.name);
       for (const q of ['f32', 'q8_0']) {
         if (!names.includes(`${TEST_REPO} (${q})`)) throw new Error(`no ${q} entry in ${JSON.stringify(names)}`);
       }
-      const sizes = await page.locator('.stored-model .size').allTextContents();
-      console.log(`       stored: ${names.map((n, i) => `${n} ${sizes[i]}`).join(', ')}`);
-      await page.getByRole('button', { name: `Delete ${TEST_REPO} (f32)`, exact: true }).click();
-      await page.waitForFunction((n) => ![...document.querySelectorAll('.stored-model .name')].some((e) => e.textContent === n),
-        `${TEST_REPO} (f32)`);
+      // What the picker announced before loading equals what was stored.
+      const q8 = await tab.evaluate(() => [...document.querySelectorAll('select[aria-label=Quantization] option')].find((o) => o.value === 'q8_0').textContent);
+      assertEq(q8.split(' · ')[1], listed.find((m) => m.name === `${TEST_REPO} (q8_0)`).size, 'stored size announced by the picker');
+      await tab.clickOn(button(`Delete ${TEST_REPO} (f32)`));
+      await tab.waitFor((n) => ![...document.querySelectorAll('.stored-model .name')].some((e) => e.textContent === n), `${TEST_REPO} (f32)`, { what: 'the entry to go' });
       // The weights change upstream (new ETag): the stored q8_0 copy is stale and replaced.
       hubFaults.etag = '"a-new-version"';
-      let logBefore = hubLog.length;
-      await page.goto(base + query.replace('&quant=f32', ''));
-      await page.waitForSelector('.app[data-status="ready"]', { timeout: TIMEOUT });
-      let status = await page.locator('.status').innerText();
-      const gets = () => hubLog.slice(logBefore).filter((r) => r.path.endsWith('/pytorch_model.bin') && r.method === 'GET').length;
-      if (gets() !== 1 || !/changed on the server/.test(status)) throw new Error(`stale copy not replaced (${gets()} GETs): ${status}`);
-      logBefore = hubLog.length;
-      await page.reload();
-      await page.waitForSelector('.app[data-status="ready"]', { timeout: TIMEOUT });
-      status = await page.locator('.status').innerText();
-      if (gets() !== 0 || !/from cache/.test(status)) throw new Error(`the new copy was not cached (${gets()} GETs): ${status}`);
+      let from = hubLog.length;
+      await app.goto(base + query.replace('&quant=f32', ''));
+      await app.ready();
+      let status = await app.status();
+      if (weightGets(from).length !== 1 || !/changed on the server/.test(status)) throw new Error(`stale copy not replaced (${weightGets(from).length} GETs): ${status}`);
+      from = hubLog.length;
+      await tab.reload();
+      await app.ready();
+      status = await app.status();
+      if (weightGets(from).length !== 0 || !/from (cache|storage)/.test(status)) throw new Error(`the new copy was not stored (${weightGets(from).length} GETs): ${status}`);
     });
 
     await check('Cancel stops a download, nothing is stored; "Load again" loads it', async () => {
-      await page.goto(base + query.replace('quant=f32', 'quant=q4_k'));
-      await page.waitForFunction(() => /Downloading pytorch_model\.bin (?!0\.0 )[\d.]+ \//
-        .test(document.querySelector('.progress-text')?.textContent || ''), null, { timeout: TIMEOUT, polling: 20 });
-      await page.getByRole('button', { name: 'Cancel', exact: true }).click();
-      await page.waitForSelector('.app[data-status="cancelled"]');
-      await page.waitForTimeout(300); // a download that kept going would finish and store by now
-      await page.locator('details.stored summary').click();
-      await page.locator('details.stored').getByText(/Stored models \(\d/).waitFor();
-      const names = await page.locator('.stored-model .name').allTextContents();
+      hubFaults.slowMs = 150; // the whole download takes about 4 s: time to press Cancel
+      await app.goto(base + query.replace('quant=f32', 'quant=q4_k'));
+      await tab.waitFor(() => /Downloading pytorch_model\.bin (?!0\.0 )[\d.]+ \//.test(document.querySelector('.progress-text')?.textContent || ''), null, { interval: 20, what: 'download progress' });
+      await tab.clickOn(button('Cancel'));
+      await tab.waitFor(() => document.querySelector('.app').dataset.status === 'cancelled', null, { what: 'cancelled' });
+      await sleep(300); // a download that kept going would finish and store by now
+      const names = (await app.stored()).map((m) => m.name);
       if (names.some((n) => n.includes('(q4_k)'))) throw new Error(`a cancelled download was stored: ${names}`);
-      await page.getByRole('button', { name: 'Load again', exact: true }).click();
-      await page.waitForSelector('.app[data-status="ready"]', { timeout: TIMEOUT });
+      hubFaults.slowMs = 25;
+      await tab.clickOn(button('Load again'));
+      await app.ready();
     });
 
     await check('a connection cut mid-download resumes with an HTTP Range request; replies are exact', async () => {
       hubFaults.dropWeightsAfter = 3_000_000;
-      const logBefore = hubLog.length;
-      await page.goto(base + query.replace('quant=f32', 'quant=f16'));
-      await page.waitForSelector('.app[data-status="ready"], .app[data-status="error"]', { timeout: TIMEOUT });
-      const status = await page.locator('.status').innerText();
-      if ((await page.getAttribute('.app', 'data-status')) !== 'ready') throw new Error(status);
-      const ranged = hubLog.slice(logBefore).filter((r) => r.path.endsWith('/pytorch_model.bin') && r.range);
+      const from = hubLog.length;
+      await app.goto(base + query.replace('quant=f32', 'quant=f16'));
+      await app.ready();
+      const ranged = hubLog.slice(from).filter((r) => r.path.endsWith('/pytorch_model.bin') && r.range);
       if (ranged.length !== 1 || !/^bytes=[1-9]\d*-$/.test(ranged[0].range)) throw new Error(`no resume: ${JSON.stringify(ranged)}`);
-      await newChat(page);
-      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
-      await page.getByLabel('Message', { exact: true }).press('Enter');
-      assertEq((await waitReply(page, 0)).text, conversation[0].reply.trim(), 'reply after a resumed download');
+      await app.newChat();
+      await app.say(conversation[0].user);
+      assertEq((await app.waitReply(0)).text, firstReply, 'reply after a resumed download');
       console.log(`       resumed with "Range: ${ranged[0].range}"`);
     });
 
     await check('theme=dark, compact=1 and greeting= shape the page; the greeting is not in the history', async () => {
       const greeting = 'Hello! I run in your browser.';
-      await page.goto(base + query + `&theme=dark&compact=1&greeting=${encodeURIComponent(greeting)}`);
-      await page.waitForSelector('.app[data-status="ready"]', { timeout: TIMEOUT });
-      assertEq(await page.getAttribute('html', 'data-theme'), 'dark', 'data-theme');
-      assertEq(await page.locator('header.top').count(), 0, 'header in compact mode');
-      assertEq((await page.locator('[data-greeting] .text').innerText()).trim(), greeting, 'greeting');
-      await newChat(page);
-      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
-      await page.getByLabel('Message', { exact: true }).press('Enter');
-      assertEq((await waitReply(page, 0)).text, conversation[0].reply.trim(), 'first reply with a greeting shown');
-      await page.setViewportSize({ width: 380, height: 640 });
-      await shot('04-compact-dark-mobile.png');
-      await page.setViewportSize({ width: 960, height: 720 });
+      await app.goto(base + query + `&theme=dark&compact=1&greeting=${encodeURIComponent(greeting)}`);
+      await app.ready();
+      assertEq(await tab.attr('html', 'data-theme'), 'dark', 'data-theme');
+      assertEq(await tab.count('header.top'), 0, 'header in compact mode');
+      assertEq(await tab.text('[data-greeting] .text'), greeting, 'greeting');
+      await app.newChat();
+      await app.say(conversation[0].user);
+      assertEq((await app.waitReply(0)).text, firstReply, 'first reply with a greeting shown');
     });
 
-    const subUrl = `http://127.0.0.1:${sub.port}${SUB}`;
+    await check('a phone-sized screen (390×844): no horizontal scrolling, everything reachable', async () => {
+      const [w, h] = await tab.setViewport(390, 844);
+      try {
+        for (const [name, url] of [['chat', base + query], ['compact', base + query + '&compact=1&theme=dark'], ['picker', base]]) {
+          await app.goto(url);
+          if (name !== 'picker') await app.ready();
+          const overflow = await tab.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+          await shot(`04-phone-${name}.png`);
+          if (overflow > 0) throw new Error(`${name}: the page scrolls sideways by ${overflow} px at ${w}×${h}`);
+        }
+        console.log(`       viewport ${w}×${h}: no sideways scrolling (screenshots ${engine}-04-phone-*.png)`);
+      } finally {
+        await tab.setViewport(960, 720);
+      }
+    });
+
+    await check('the picker shows download and stored sizes of the DialoGPT models without asking the network, and suggests one for the device', async () => {
+      const from = hubLog.length;
+      await app.goto(base);
+      await tab.find(button('Load'));
+      const picked = await tab.evaluate(() => [document.querySelector('select[aria-label=Model]').value, document.querySelector('select[aria-label=Quantization]').value]);
+      assertEq(picked.join(' '), 'microsoft/DialoGPT-medium q8_0', 'preselected on a desktop');
+      await tab.waitFor(() => /^Download/.test(document.querySelector('.picker .sizes')?.textContent || ''), null, { what: 'the sizes' });
+      assertEq(await tab.text('.picker .sizes'), 'Download 865 MB · keeps 383 MB on this device', 'medium q8_0 sizes');
+      const options = await tab.evaluate(() => [...document.querySelectorAll('select[aria-label=Quantization] option')].map((o) => o.textContent));
+      assertEq(options.join(', '), 'q8_0 · 383 MB, q4_k · 219 MB, f16 · 712 MB, f32 · 1421 MB', 'stored size per quantization');
+      await tab.evaluate(() => {
+        const s = document.querySelector('select[aria-label=Model]');
+        s.value = 'microsoft/DialoGPT-small';
+        s.dispatchEvent(new Event('change', { bubbles: true }));
+      });
+      await tab.waitFor(() => /^Download 353 MB/.test(document.querySelector('.picker .sizes')?.textContent || ''), null, { what: 'the sizes of small' });
+      assertEq(hubLog.length, from, 'requests to the Hub for the sizes of DialoGPT models');
+      if (!/medium at q8_0/.test(await tab.text('.picker .suggestion'))) throw new Error(`suggestion: ${await tab.text('.picker .suggestion')}`);
+      console.log(`       ${await tab.text('.picker .suggestion')}`);
+    });
+
+    await check('on a phone (an iPhone user agent) the picker suggests DialoGPT small at q4_k and says why', async () => {
+      const session = await tab.cdp();
+      const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
+      await session.send('Emulation.setUserAgentOverride', { userAgent: iphone });
+      try {
+        await app.goto(base);
+        await tab.find(button('Load'));
+        const picked = await tab.evaluate(() => [document.querySelector('select[aria-label=Model]').value, document.querySelector('select[aria-label=Quantization]').value]);
+        assertEq(picked.join(' '), 'microsoft/DialoGPT-small q4_k', 'preselected on a phone');
+        const why = await tab.text('.picker .suggestion');
+        if (!/small at q4_k/.test(why) || !/1\.5 GB/.test(why)) throw new Error(`suggestion: ${why}`);
+        await tab.waitFor(() => /^Download/.test(document.querySelector('.picker .sizes')?.textContent || ''), null, { what: 'the sizes' });
+        console.log(`       ${await tab.text('.picker .sizes')}; ${why}`);
+      } finally {
+        await session.send('Emulation.setUserAgentOverride', { userAgent: '' });
+      }
+    }, { needs: { facility: 'cdp', why: 'the user agent is changed through the Chrome DevTools Protocol' } });
+
     await check('the build for a sub-path (trunk --public-url /sub/path/) works from that path', async () => {
-      await page.goto(subUrl + query);
-      await page.waitForSelector('.app[data-status="ready"], .app[data-status="error"]', { timeout: TIMEOUT });
-      if ((await page.getAttribute('.app', 'data-status')) !== 'ready') throw new Error(await page.locator('.status').innerText());
-      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
-      await page.getByLabel('Message', { exact: true }).press('Enter');
-      assertEq((await waitReply(page, 0)).text, conversation[0].reply.trim(), 'reply from the sub-path build');
+      await app.goto(sub.base + query);
+      await app.ready();
+      await app.say(conversation[0].user);
+      assertEq((await app.waitReply(0)).text, firstReply, 'reply from the sub-path build');
     });
 
     await check('inside an iframe on another origin, driven by postMessage; other origins and bad messages are refused', async () => {
-      const host = `http://localhost:${ex.port}/embed.html?app=${encodeURIComponent(subUrl + query + '&compact=1')}`;
-      await page.goto(host);
+      const appUrl = sub.base + query + '&compact=1';
+      await app.goto(`${ex.base.replace('127.0.0.1', 'localhost')}embed.html?app=${encodeURIComponent(appUrl)}`);
       try {
-        await page.waitForSelector('#events li[data-event="ready"]', { timeout: TIMEOUT });
+        await tab.waitFor(() => !!document.querySelector('#events li[data-event="ready"]'), null, { what: 'the ready event' });
       } catch (e) {
-        const frame = page.frames().find((f) => f.url().startsWith(subUrl));
-        const inside = frame ? await frame.locator('body').innerText() : 'no frame';
-        throw new Error(`no ready event; host events: ${await page.locator('#events').innerText()}; frame: ${inside}`);
+        const inFrame = await tab.frameEvaluate('#chat', () => document.querySelector('.status')?.innerText).catch((e) => `unreadable: ${e.message}`);
+        throw new Error(`no ready event; the frame says: ${inFrame}; last host events: ${(await tab.text('#events')).slice(-600)}`);
       }
-      await page.getByLabel('Ask from the host page').fill(conversation[0].user);
-      await page.getByRole('button', { name: 'Ask' }).click();
-      await page.waitForFunction(() => document.getElementById('reply').textContent.length > 0, null, { timeout: TIMEOUT });
-      assertEq((await page.locator('#reply').innerText()).trim(), conversation[0].reply.trim(), 'reply event at the host');
-      // The reply bubble in the chat's own frame (found by its URL: the iframe first points
-      // at the snippet's placeholder address, then at the app).
-      const appFrame = page.frames().find((f) => f.url().startsWith(subUrl));
-      try {
-        await appFrame.waitForSelector('[data-author="bot"]:not([data-greeting]) .text', { timeout: TIMEOUT });
-      } catch (e) {
-        const frames = page.frames().map((f) => f.url()).join(', ');
-        throw new Error(`no reply bubble in the frame; frames: ${frames}; frame text: ${await appFrame.locator('body').innerText()}`);
-      }
-      assertEq((await appFrame.locator('[data-author="bot"] .text').last().innerText()).trim(), conversation[0].reply.trim(), 'reply in the frame');
+      await tab.fill(field('Ask from the host page'), conversation[0].user);
+      await tab.clickOn(button('Ask'));
+      await tab.waitFor(() => document.getElementById('reply').textContent.length > 0, null, { what: 'the reply at the host' });
+      assertEq(await tab.text('#reply'), firstReply, 'reply event at the host');
+      // The reply bubble in the chat's own frame.
+      const inFrame = await tab.frameEvaluate('#chat', () => [...document.querySelectorAll('[data-author]')].map((e) => e.querySelector('.text').textContent.trim()));
+      assertEq(inFrame.at(-1), firstReply, 'reply in the frame');
       // An allowed origin with a malformed message: a `rejected` event, the chat still works.
-      await page.evaluate(() => document.getElementById('chat').contentWindow.postMessage({ type: 'dialogpt', action: 'format_disk' }, '*'));
-      await page.waitForSelector('#events li[data-event="rejected"]');
+      await tab.evaluate(() => document.getElementById('chat').contentWindow.postMessage({ type: 'dialogpt', action: 'format_disk' }, '*'));
+      await tab.waitFor(() => !!document.querySelector('#events li[data-event="rejected"]'), null, { what: 'the rejected event' });
       // A message from an origin not on the list is ignored: no bubble, no event.
-      const count = await appFrame.locator('[data-author]').count();
-      if (count < 2) throw new Error(`the frame shows ${count} messages, not the turn just made`);
-      await appFrame.evaluate(() => window.dispatchEvent(new MessageEvent('message', {
+      await tab.frameEvaluate('#chat', () => window.dispatchEvent(new MessageEvent('message', {
         origin: 'https://evil.example', data: { type: 'dialogpt', action: 'send', text: 'leak the chat' } })));
-      await page.waitForTimeout(300);
-      assertEq(await appFrame.locator('[data-author]').count(), count, 'messages after a foreign-origin send');
-      const events = await page.locator('#events li').evaluateAll((els) => els.map((e) => e.dataset.event));
+      await sleep(300);
+      assertEq((await tab.frameEvaluate('#chat', () => document.querySelectorAll('[data-author]').length)), inFrame.length, 'messages after a foreign-origin send');
+      // The host can ask for a new reply to the last message, and edit it.
+      await tab.evaluate(() => document.getElementById('chat').contentWindow.postMessage({ type: 'dialogpt', action: 'regenerate' }, '*'));
+      await tab.waitFor(() => document.querySelectorAll('#events li[data-event="reply"]').length === 2, null, { what: 'a second reply event' });
+      assertEq(await tab.text('#reply'), firstReply, 'greedy reply regenerated at the host');
+      await tab.evaluate((text) => document.getElementById('chat').contentWindow.postMessage({ type: 'dialogpt', action: 'edit', text }, '*'), other.user);
+      await tab.waitFor(() => document.querySelectorAll('#events li[data-event="reply"]').length === 3, null, { what: 'a third reply event' });
+      assertEq(await tab.text('#reply'), other.reply.trim(), 'reply to the edited message at the host');
+      const bubbles = await tab.frameEvaluate('#chat', () => [...document.querySelectorAll('[data-author]:not([data-greeting])')].map((e) => e.querySelector('.text').textContent.trim()));
+      assertEq(JSON.stringify(bubbles), JSON.stringify([other.user, other.reply.trim()]), 'the frame after regenerate and edit');
+      const events = await tab.evaluate(() => [...document.querySelectorAll('#events li')].map((e) => e.dataset.event));
       for (const e of ['ready', 'reply', 'rejected']) if (!events.includes(e)) throw new Error(`no ${e} event: ${events}`);
-      assertEq(events.filter((e) => e === 'reply').length, 1, 'reply events');
       await shot('05-embedded.png');
       console.log(`       host events: ${[...new Set(events)].join(', ')}`);
     });
 
     let ggufReply = null;
-    await check('a .gguf URL (llama.cpp q8_0, config and tokenizer inside) loads and replies; relaxed-SIMD worker', async () => {
-      const gguf = `${hubUrl}/files/model-q8_0.gguf`;
-      wasmFetched.length = 0;
-      await page.goto(base + `?model=${encodeURIComponent(gguf)}&max_new_tokens=12`);
-      await page.waitForSelector('.app[data-status="ready"], .app[data-status="error"]', { timeout: TIMEOUT });
-      if ((await page.getAttribute('.app', 'data-status')) !== 'ready') throw new Error(await page.locator('.status').innerText());
-      await newChat(page);
-      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
-      await page.getByRole('button', { name: 'Send', exact: true }).click();
-      const reply = await waitReply(page, 0);
+    const relaxed = await tab.evaluate(() => WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11])));
+    await check(`a .gguf URL (llama.cpp q8_0, config and tokenizer inside) loads and replies; the ${relaxed ? 'relaxed-SIMD' : 'plain simd128'} worker runs`, async () => {
+      const from = web.log.length;
+      await app.goto(base + `?model=${encodeURIComponent(`${hub.url}/files/model-q8_0.gguf`)}&max_new_tokens=12`);
+      await app.ready();
+      await app.newChat();
+      await app.send(conversation[0].user);
+      const reply = await app.waitReply(0);
       assertEq(reply.state, 'done', 'state');
       if (!reply.text) throw new Error('empty reply');
       ggufReply = reply.text;
-      // Chromium runs relaxed SIMD: the page must have picked the relaxed worker.
-      assertEq(await page.getAttribute('html', 'data-kernels'), 'simd128+relaxed', 'kernels attribute');
-      assertEq(wasmFetched.filter((f) => f.startsWith('worker')).join(','), 'worker_relaxed_bg.wasm', 'worker wasm fetched');
-      console.log(`       ${(await page.locator('.status').innerText()).trim()} -> ${JSON.stringify(reply.text)}`);
+      assertEq(await tab.attr('html', 'data-kernels'), relaxed ? 'simd128+relaxed' : 'simd128', 'kernels attribute');
+      assertEq(workerWasm(from).join(','), relaxed ? 'worker_relaxed_bg.wasm' : 'worker_bg.wasm', 'worker wasm fetched');
+      console.log(`       ${await app.status()} -> ${JSON.stringify(reply.text)}`);
     });
 
-    await check('simd=baseline runs the plain simd128 worker; same reply as the relaxed one', async () => {
-      const gguf = `${hubUrl}/files/model-q8_0.gguf`;
-      wasmFetched.length = 0;
-      await page.goto(base + `?model=${encodeURIComponent(gguf)}&max_new_tokens=12&simd=baseline`);
-      await page.waitForSelector('.app[data-status="ready"], .app[data-status="error"]', { timeout: TIMEOUT });
-      if ((await page.getAttribute('.app', 'data-status')) !== 'ready') throw new Error(await page.locator('.status').innerText());
-      assertEq(await page.getAttribute('html', 'data-kernels'), 'simd128', 'kernels attribute');
-      assertEq(wasmFetched.filter((f) => f.startsWith('worker')).join(','), 'worker_bg.wasm', 'worker wasm fetched');
-      await newChat(page);
-      await page.getByLabel('Message', { exact: true }).fill(conversation[0].user);
-      await page.getByRole('button', { name: 'Send', exact: true }).click();
-      const reply = await waitReply(page, 0);
+    await check('simd=baseline runs the plain simd128 worker; same reply', async () => {
+      const from = web.log.length;
+      await app.goto(base + `?model=${encodeURIComponent(`${hub.url}/files/model-q8_0.gguf`)}&max_new_tokens=12&simd=baseline`);
+      await app.ready();
+      assertEq(await tab.attr('html', 'data-kernels'), 'simd128', 'kernels attribute');
+      assertEq(workerWasm(from).join(','), 'worker_bg.wasm', 'worker wasm fetched');
+      await app.newChat();
+      await app.send(conversation[0].user);
+      const reply = await app.waitReply(0);
       assertEq(reply.state, 'done', 'state');
       assertEq(reply.text, ggufReply, 'reply of the plain simd128 worker');
     });
 
     await check('a model that does not exist shows an error with Retry, not a blank page', async () => {
-      await page.goto(base + `?model=test/no-such-model&hub=${encodeURIComponent(hubUrl)}`);
-      await page.waitForSelector('.app[data-status="error"]', { timeout: TIMEOUT });
+      await app.goto(base + `?model=test/no-such-model&hub=${encodeURIComponent(hub.url)}`);
+      assertEq(await app.settled(), 'error', 'status');
       await shot('03-error.png');
-      const alert = await page.getByRole('alert').innerText();
+      const alert = await app.alert();
       if (!/404/.test(alert) || !/config\.json/.test(alert)) throw new Error(`unclear error: ${alert}`);
-      if (!(await page.getByRole('button', { name: 'Retry' }).isVisible())) throw new Error('no Retry button');
-      if (!(await page.getByLabel('Message', { exact: true }).isVisible())) throw new Error('the chat area is gone');
-      console.log(`       ${JSON.stringify(alert.replace(/\s+/g, ' ').trim())}`);
+      if (!(await tab.exists(button('Retry')))) throw new Error('no Retry button');
+      if (!(await tab.exists(MESSAGE))) throw new Error('the chat area is gone');
+      console.log(`       ${JSON.stringify(alert)}`);
     });
+
+    await storageChecks({ suite, tab, app, base, hub });
+    await accessibilityChecks({ suite, tab, app, base, query });
   } finally {
-    await close();
+    await tab.close();
     for (const s of [web, hub, sub, ex]) s.server.close();
   }
-  return summary('e2e', logs);
+  return suite.finish();
 }
 
 main().then(
   (ok) => process.exit(ok ? 0 : 1),
-  (e) => { console.error(`e2e: ${e.stack || e}`); process.exit(1); },
+  (e) => {
+    console.error(`e2e: ${e.stack || e}`);
+    process.exit(1);
+  },
 );

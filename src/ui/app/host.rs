@@ -5,7 +5,7 @@ use super::super::browser;
 use super::super::embed::{parse_command, AllowList, HostCommand, HostEvent};
 use super::super::status::LoadStatus;
 use super::App;
-use crate::engine::QuantType;
+use crate::worker::protocol::QuantType;
 
 impl App {
     /// Tells the host page (when embedded and allowed) what happened.
@@ -28,9 +28,11 @@ impl App {
             Ok(Some(HostCommand::Send(text))) => self.send_text(&text),
             Ok(Some(HostCommand::Stop)) => Ok(self.stop()),
             Ok(Some(HostCommand::NewChat)) => Ok(self.new_chat()),
+            Ok(Some(HostCommand::Regenerate)) => self.regenerate(),
+            Ok(Some(HostCommand::Edit(text))) => self.edit_last(&text),
             Ok(Some(HostCommand::Load { model, quant })) => {
                 match quant.map(|q| q.parse::<QuantType>()).transpose() {
-                    Ok(q) => Ok(self.load(&model, q.unwrap_or(self.params.quant))),
+                    Ok(q) => Ok(self.load(&model, q.or(self.params.quant).unwrap_or_default())),
                     Err(e) => Err(e.to_string()),
                 }
             }

@@ -4,8 +4,7 @@
 use super::super::embed::HostEvent;
 use super::super::status::LoadStatus;
 use super::App;
-use crate::engine::QuantType;
-use crate::worker::protocol::{LoadRequest, ModelSource, ToWorker};
+use crate::worker::protocol::{LoadRequest, ModelSource, QuantType, ToWorker};
 
 /// Relative model URLs are resolved against the page; the worker has no page URL.
 fn resolve_model(model: &str) -> String {
@@ -16,6 +15,11 @@ fn resolve_model(model: &str) -> String {
         (true, Some(base)) => web_sys::Url::new_with_base(model, &base).map(|u| u.href()).unwrap_or(model.into()),
         _ => model.to_string(),
     }
+}
+
+/// What the user typed or picked, as the worker will fetch it.
+pub(super) fn source_of(model: &str, hub: &str) -> Result<ModelSource, String> {
+    ModelSource::parse(&resolve_model(model), hub)
 }
 
 /// Keeps the chosen model in the address bar so the page can be reloaded or shared.
@@ -31,9 +35,9 @@ pub(super) fn remember_in_url(model: &str, quant: QuantType) {
 
 impl App {
     pub(super) fn load(&mut self, model: &str, quant: QuantType) {
-        match ModelSource::parse(&resolve_model(model), &self.params.hub) {
+        match source_of(model, &self.params.hub) {
             Ok(source) => {
-                let req = LoadRequest { source, quant };
+                let req = LoadRequest { source, quant, storage: self.params.storage };
                 self.last_load = Some(req.clone());
                 self.start_load(req);
             }
@@ -76,5 +80,19 @@ impl App {
 
     pub(super) fn model_label(&self) -> Option<String> {
         self.last_load.as_ref().map(|r| r.source.label())
+    }
+
+    /// The picker shows `model`: asks the worker what it downloads and keeps. Returns whether
+    /// the page changed.
+    pub(super) fn picked(&mut self, model: &str) -> bool {
+        self.picked = source_of(model, &self.params.hub).ok();
+        self.sizes = None;
+        match self.picked.clone() {
+            Some(source) => {
+                self.bridge.send(ToWorker::Sizes { source });
+                true
+            }
+            None => false,
+        }
     }
 }

@@ -7,16 +7,15 @@ use super::super::format::{mb, progress_fraction, progress_text, speed_text};
 use super::super::params::UrlParams;
 use super::super::status::LoadStatus;
 use super::{App, Msg};
-use crate::engine::StopReason;
 use crate::worker::protocol::FromWorker;
 use crate::worker::ChatWorker;
 use gloo_worker::{Spawnable, WorkerBridge};
 use yew::prelude::*;
 
-/// The loader scripts trunk writes for the worker bins (`data-loader-shim`): the plain
-/// simd128 build, and the one with relaxed-SIMD kernels (index.html builds both).
-const WORKER_LOADER: &str = "./worker_loader.js";
-const RELAXED_WORKER_LOADER: &str = "./worker_relaxed_loader.js";
+/// The worker's loader (`web/worker_loader.js`) with the build to start: the plain simd128
+/// one, or the one with relaxed-SIMD kernels (index.html builds both).
+const WORKER_LOADER: &str = "./worker_loader.js?build=worker";
+const RELAXED_WORKER_LOADER: &str = "./worker_loader.js?build=worker_relaxed";
 /// A second crash this soon after the first is not retried automatically (no crash loop).
 const CRASH_WINDOW_MS: f64 = 30_000.0;
 
@@ -29,7 +28,7 @@ pub(super) fn spawn_worker(ctx: &Context<App>, params: &UrlParams) -> WorkerBrid
     let cb = ctx.link().callback(Msg::Worker);
     ChatWorker::spawner()
         .callback(move |out| cb.emit(out))
-        // trunk builds workers as no-modules scripts with a loader shim.
+        // trunk builds workers as no-modules scripts, started by a loader.
         .with_loader(true)
         .as_module(false)
         .spawn(if relaxed { RELAXED_WORKER_LOADER } else { WORKER_LOADER })
@@ -69,7 +68,7 @@ impl App {
                 self.set_status(LoadStatus::Loading { text, fraction: progress_fraction(&p) });
             }
             FromWorker::Ready(info) => {
-                let how = if info.from_cache { "loaded from cache" } else { "loaded" };
+                let how = if info.read_from.is_some() { "loaded from storage" } else { "loaded" };
                 let mut summary = format!("{} ({}, {} layers) {how} in {:.1} s", info.name, info.weight_types, info.n_layer, info.load_ms / 1000.0);
                 if let Some(m) = info.memory_bytes {
                     summary.push_str(&format!(" · {} MB of memory", mb(m as u64)));
@@ -81,6 +80,7 @@ impl App {
                 self.emit(HostEvent::Ready { model: info.name.clone() });
                 self.status = LoadStatus::Ready { summary };
                 self.model = Some(info);
+                browser::focus_unless_typing("textarea[aria-label=Message]");
             }
             FromWorker::Notice(n) => match &mut self.status {
                 LoadStatus::Ready { summary } => summary.push_str(&format!(" · {n}")),
@@ -99,13 +99,7 @@ impl App {
                     self.speed = Some(speed_text(&d));
                     self.worker_memory = d.memory_bytes;
                     self.announce = format!("Bot: {}", d.text.trim());
-                    let stop = match d.stop {
-                        StopReason::Eos => "eos",
-                        StopReason::MaxTokens => "max_tokens",
-                        StopReason::ContextFull => "context_full",
-                        StopReason::Cancelled => "cancelled",
-                    };
-                    self.emit(HostEvent::Reply { turn: d.turn, text: d.text.trim_start().to_string(), stop: stop.into() });
+                    self.emit(HostEvent::Reply { turn: d.turn, text: d.text.trim_start().to_string(), stop: d.stop });
                     self.save_chat();
                 }
             }
@@ -117,7 +111,10 @@ impl App {
                 self.save_chat();
             }
             FromWorker::Crashed(e) => self.on_crash(ctx, e),
-            FromWorker::Cached(listing) => self.stored = Some(listing),
+            FromWorker::Stored(listing) => self.stored = Some(listing),
+            // Sizes of a model the picker no longer shows are dropped.
+            FromWorker::Sizes(sizes) if Some(&sizes.source) == self.picked.as_ref() => self.sizes = Some(sizes),
+            FromWorker::Sizes(_) => {}
         }
     }
 }

@@ -7,8 +7,9 @@
 //! write and is ignored (and removed on the next store).
 
 use super::digest::Digest;
-use super::fetch::{js_message, BodyReader};
-use super::model_cache::{storage_error, EntryMeta};
+use super::entry::{storage_error, EntryMeta, QUOTA_FULL};
+use crate::js_message::js_message;
+use crate::worker::fetch::BodyReader;
 use js_sys::Reflect;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use wasm_bindgen::JsCast;
@@ -73,7 +74,7 @@ impl Write for BodyWriter {
         // The handle takes a view of wasm memory: no copy into a JS buffer.
         let n = self.handle.write_with_u8_array_and_options(buf, &opts).map_err(|e| io::Error::other(storage_error(&e)))? as usize;
         if n < buf.len() {
-            return Err(io::Error::other("the browser's storage for this site is full: delete stored models or free disk space"));
+            return Err(io::Error::other(QUOTA_FULL));
         }
         match &mut self.digest {
             Some(d) if self.pos == self.len => d.update(buf),

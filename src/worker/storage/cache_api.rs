@@ -2,9 +2,9 @@
 //! whose headers carry its [`EntryMeta`]; `Cache.put` is atomic, so a failed write leaves no
 //! entry. The body must be whole in memory when it is put.
 
-use super::digest::Digest;
-use super::fetch::{js_message, BodyReader};
-use super::model_cache::{storage_error, EntryMeta};
+use super::entry::{storage_error, EntryMeta};
+use crate::js_message::js_message;
+use crate::worker::fetch::BodyReader;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -20,10 +20,23 @@ fn url(key: &str) -> String {
     format!("https://dialogpt-cache.invalid/{key}")
 }
 
-async fn open() -> Result<Cache, String> {
+/// The Cache API of this worker, or why there is none (`caches` is missing on insecure
+/// origins and in some private modes).
+fn storage() -> Result<web_sys::CacheStorage, String> {
     let global: WorkerGlobalScope = js_sys::global().unchecked_into();
-    // `caches` is missing on insecure origins and in some private modes.
-    let storage = global.caches().map_err(|e| format!("browser storage is not available here ({})", js_message(&e)))?;
+    let has = js_sys::Reflect::get(&global, &"caches".into()).map(|c| !c.is_undefined()).unwrap_or(false);
+    if !has {
+        return Err("this browser offers no Cache API here".into());
+    }
+    global.caches().map_err(|e| format!("the Cache API is not available here ({})", js_message(&e)))
+}
+
+pub fn available() -> Result<(), String> {
+    storage().map(|_| ())
+}
+
+async fn open() -> Result<Cache, String> {
+    let storage = storage()?;
     let cache = JsFuture::from(storage.open(CACHE_NAME)).await.map_err(|e| storage_error(&e))?;
     Ok(cache.unchecked_into())
 }
@@ -48,11 +61,9 @@ pub async fn lookup(key: &str) -> Option<(EntryMeta, BodyReader)> {
     Some((meta, BodyReader::new(&response).ok()?))
 }
 
-/// Stores `bytes` with `meta` (digest and size filled in here).
-pub async fn store(key: &str, mut meta: EntryMeta, bytes: &[u8]) -> Result<(), String> {
+/// Stores `bytes` with `meta` (digest and size filled in by the caller).
+pub async fn store(key: &str, meta: &EntryMeta, bytes: &[u8]) -> Result<(), String> {
     let cache = open().await?;
-    meta.digest = Digest::of(bytes);
-    meta.bytes = bytes.len() as u64;
     let json = serde_json::to_string(&meta).map_err(|e| e.to_string())?;
     let headers = Headers::new().map_err(|e| js_message(&e))?;
     headers.set("content-type", "application/octet-stream").map_err(|e| js_message(&e))?;

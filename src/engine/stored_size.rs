@@ -1,0 +1,78 @@
+//! How many bytes a model takes once converted and written as GGUF, from its shapes alone, so
+//! the page can say what a choice costs before anything is downloaded.
+
+use super::config::Gpt2Config;
+use super::quantize::QuantType;
+use super::weights::names::required_names;
+
+/// GGUF aligns every tensor's data to this many bytes.
+const ALIGNMENT: u64 = 32;
+/// The GGUF metadata of a model with GPT-2's tokenizer (50257 tokens and 50000 merges as
+/// strings, their types, the hyper-parameters): measured on the fixture, which carries the
+/// real vocabulary (see the test below).
+pub const GPT2_METADATA_BYTES: u64 = 1_766_945;
+
+/// The shape of the tensor `name` (GGUF naming) in a GPT-2 of `cfg`, `[out, in]` for matrices.
+fn shape_of(cfg: &Gpt2Config, name: &str) -> Vec<usize> {
+    let leaf = name.rsplit_once("blk.").map_or(name, |(_, rest)| rest.split_once('.').map_or(rest, |(_, leaf)| leaf));
+    let (n, inner) = (cfg.n_embd, cfg.n_inner);
+    match leaf {
+        "token_embd.weight" => vec![cfg.vocab_size, n],
+        "position_embd.weight" => vec![cfg.n_positions, n],
+        "attn_qkv.weight" => vec![3 * n, n],
+        "attn_qkv.bias" => vec![3 * n],
+        "attn_output.weight" => vec![n, n],
+        "ffn_up.weight" => vec![inner, n],
+        "ffn_up.bias" => vec![inner],
+        "ffn_down.weight" => vec![n, inner],
+        _ => vec![n], // norms and the other biases
+    }
+}
+
+/// Bytes of the GGUF file a float checkpoint of `cfg` becomes at `quant` (tied head, as
+/// DialoGPT has), within a few kB: metadata plus each tensor's entry and aligned data.
+pub fn gguf_bytes(cfg: &Gpt2Config, quant: QuantType) -> u64 {
+    let tensors: u64 = required_names(cfg.n_layer)
+        .iter()
+        .map(|name| {
+            let shape = shape_of(cfg, name);
+            let dtype = quant.dtype_for(name, &shape);
+            let elements: usize = shape.iter().product();
+            let data = (elements / dtype.block_size() * dtype.type_size()) as u64;
+            // name (u64 length + bytes), dims (u32 count + u64 each), type (u32), offset (u64)
+            let entry = 8 + name.len() as u64 + 4 + 8 * shape.len() as u64 + 4 + 8;
+            entry + data.div_ceil(ALIGNMENT) * ALIGNMENT
+        })
+        .sum();
+    GPT2_METADATA_BYTES + tensors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn medium() -> Gpt2Config {
+        Gpt2Config {
+            vocab_size: 50257,
+            n_positions: 1024,
+            n_embd: 1024,
+            n_layer: 24,
+            n_head: 16,
+            n_inner: 4096,
+            layer_norm_epsilon: 1e-5,
+            eos_token_id: 50256,
+            bos_token_id: 50256,
+        }
+    }
+
+    #[test]
+    fn medium_sizes_match_the_files_quantize_writes() {
+        // `dialogpt quantize` of a medium-shaped checkpoint: 383 MB at q8_0, 219 MB at q4_k
+        // (BENCHMARKS.md); f16 and f32 follow from the parameter count (355 M).
+        let mb = |q| gguf_bytes(&medium(), q) as f64 / 1e6;
+        assert!((mb(QuantType::Q8_0) - 383.0).abs() < 2.0, "{}", mb(QuantType::Q8_0));
+        assert!((mb(QuantType::Q4K) - 219.0).abs() < 2.0, "{}", mb(QuantType::Q4K));
+        assert!(mb(QuantType::F16) > 700.0 && mb(QuantType::F16) < 720.0, "{}", mb(QuantType::F16));
+        assert!(mb(QuantType::F32) > 1400.0 && mb(QuantType::F32) < 1440.0, "{}", mb(QuantType::F32));
+    }
+}

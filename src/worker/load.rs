@@ -1,0 +1,182 @@
+//! Loading a model, start to finish: the stored copy when there is a current one, else a
+//! download (converted while it arrives) that is then stored for the next visit.
+
+use super::download::{download, Fetched};
+use super::fetch;
+use super::protocol::{LoadRequest, ModelSource, Progress, Stage, Store};
+use super::resume::SUPERSEDED;
+use super::storage::{self, digest::Digest, EntryMeta, StoredBody};
+use crate::engine::{ChatSession, LoadedModel, ModelLoader};
+use std::io::Write;
+
+pub struct Loaded {
+    pub session: ChatSession,
+    /// Where the model was read from, when it came from browser storage.
+    pub read_from: Option<Store>,
+    /// A model was written to (or dropped from) storage: the page's list is out of date.
+    pub storage_changed: bool,
+}
+
+/// Whether a stored entry still matches its source. Asks the server for the weight file's
+/// headers only (HEAD, no body); offline or without an answer the entry is trusted.
+async fn still_current(meta: &EntryMeta) -> bool {
+    let (Some(url), Some(stored)) = (&meta.source_url, &meta.source_id) else { return true };
+    match fetch::response(fetch::start_with(url, "HEAD", None), url).await {
+        Ok(r) if r.ok() => fetch::source_identity(&r).is_none_or(|now| &now == stored),
+        _ => true,
+    }
+}
+
+/// Remembers the first failure of the store's writer, so a full disk reads as a storage
+/// problem rather than as whatever the GGUF writer makes of an i/o error.
+struct Recorded<'a> {
+    inner: &'a mut dyn storage::WriteSeek,
+    error: Option<String>,
+}
+
+impl Recorded<'_> {
+    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        result.inspect_err(|e| {
+            self.error.get_or_insert_with(|| e.to_string());
+        })
+    }
+}
+
+impl Write for Recorded<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.note(r)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.inner.flush();
+        self.note(r)
+    }
+}
+
+// A buffered writer writes out what it holds before it seeks: that can fail too.
+impl std::io::Seek for Recorded<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let r = self.inner.seek(to);
+        self.note(r)
+    }
+}
+
+/// The stored model if there is a current one, else downloads and converts, then stores the
+/// result. `alive` turns false when a newer Load (or Cancel) replaced this one; work then
+/// stops at the next chunk. `notice` gets problems that do not fail the load (storage full,
+/// nothing can be kept).
+pub async fn load_model(
+    req: &LoadRequest,
+    report: &dyn Fn(Progress),
+    notice: &dyn Fn(String),
+    alive: &dyn Fn() -> bool,
+) -> Result<Loaded, String> {
+    let gguf = matches!(req.source, ModelSource::Gguf { .. });
+    let label = req.source.label();
+    // A .gguf is stored as downloaded; a Hub model as the converted GGUF at this quant.
+    let quant = if gguf { "gguf".to_string() } else { req.quant.as_str().to_string() };
+    let key = storage::key(&label, &quant);
+    let mut storage_changed = false;
+    if let Some(found) = storage::lookup(&key, req.storage).await {
+        if !still_current(&found.meta).await {
+            found.body.cancel();
+            storage::remove(&key).await;
+            storage_changed = true;
+            notice("the model changed on the server since it was stored: downloading the new one".into());
+        } else {
+            match read_stored(found.body, &found.meta, req, report, alive).await {
+                Ok(session) => return Ok(Loaded { session, read_from: Some(found.store), storage_changed }),
+                Err(e) if !alive() => return Err(e),
+                Err(e) => {
+                    web_sys::console::warn_1(&format!("stored model unusable, downloading again: {e}").into());
+                    storage::remove(&key).await;
+                    storage_changed = true;
+                    notice(format!("the stored copy was damaged ({e}) and was downloaded again"));
+                }
+            }
+        }
+    }
+    // What is stored goes to storage as it is produced (OPFS: straight to disk, never a second
+    // copy in memory): a .gguf file while it downloads, a converted model as it is serialized.
+    // The entry becomes visible only once the model has built.
+    let mut pending = match storage::begin(&key, req.storage).await {
+        Ok(p) => Some(p),
+        Err(why) => {
+            notice(format!("not kept on this device ({why}): it will download again next visit"));
+            None
+        }
+    };
+    let fetched = download(req, report, alive, pending.as_mut().filter(|_| gguf).map(|p| p.writer())).await;
+    let Fetched { model, raw_written, source_id, source_url } = match fetched {
+        Ok(f) => f,
+        Err(e) => {
+            if let Some(p) = pending {
+                storage::abort(p).await;
+            }
+            return Err(e);
+        }
+    };
+    let written = match (&mut pending, raw_written) {
+        (None, _) => None,
+        (Some(_), Some(result)) => Some(result),
+        (Some(p), None) => {
+            let mut out = Recorded { inner: p.writer(), error: None };
+            let result = model.write_gguf(&label, &mut out).map_err(|e| out.error.take().unwrap_or_else(|| e.to_string()));
+            Some(result)
+        }
+    };
+    let session = match model.into_session() {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(p) = pending {
+                storage::abort(p).await;
+            }
+            return Err(e.to_string());
+        }
+    };
+    if let (Some(p), Some(written)) = (pending, written) {
+        let meta = EntryMeta { label, quant, source_id, source_url: Some(source_url), digest: String::new(), bytes: 0, stored_ms: 0.0 };
+        let stored = match written {
+            Ok(()) => storage::commit(&key, p, meta).await,
+            Err(e) => {
+                storage::abort(p).await;
+                Err(e)
+            }
+        };
+        match stored {
+            Ok(_) => storage_changed = true,
+            Err(e) => notice(format!("not kept on this device ({e}): it will download again next visit")),
+        }
+    }
+    Ok(Loaded { session, read_from: None, storage_changed })
+}
+
+/// Streams a stored GGUF into the loader, checking size and checksum before it is used.
+async fn read_stored(
+    mut body: StoredBody,
+    meta: &EntryMeta,
+    req: &LoadRequest,
+    report: &dyn Fn(Progress),
+    alive: &dyn Fn() -> bool,
+) -> Result<ChatSession, String> {
+    let mut progress =
+        Progress { stage: Stage::FromStorage, file: String::new(), file_done: 0, file_total: Some(meta.bytes), done: 0, total: Some(meta.bytes) };
+    report(progress.clone());
+    let mut loader = ModelLoader::new(None, req.quant);
+    let mut digest = Digest::default();
+    while let Some(chunk) = body.next().await? {
+        if !alive() {
+            body.cancel();
+            return Err(SUPERSEDED.into());
+        }
+        digest.update(&chunk);
+        loader.push(&chunk).map_err(|e| e.to_string())?;
+        progress.done += chunk.len() as u64;
+    }
+    report(progress.clone());
+    if progress.done != meta.bytes || digest.finish() != meta.digest {
+        return Err(format!("checksum mismatch ({} of {} bytes read)", progress.done, meta.bytes));
+    }
+    loader.finish().and_then(LoadedModel::into_session).map_err(|e| e.to_string())
+}

@@ -1,0 +1,141 @@
+// The chat page as a user handles it, over any engine's Tab: what the suites do again and
+// again (wait for the model, say something, read a reply, open a panel).
+import { TIMEOUT } from './browsers/tab.mjs';
+
+export const MESSAGE = { role: 'field', name: 'Message' };
+export const button = (name) => ({ role: 'button', name });
+export const field = (name) => ({ role: 'field', name });
+const BOT = '[data-author="bot"]:not([data-greeting])';
+
+export class ChatPage {
+  constructor(tab) {
+    this.tab = tab;
+  }
+
+  async goto(url) {
+    await this.tab.goto(url);
+  }
+
+  /** The status line (progress, Ready summary or error), whitespace folded. */
+  status() {
+    return this.tab.text('.status');
+  }
+
+  /** Waits until the model is ready or failed; returns `ready` or `error`. */
+  async settled(timeout = TIMEOUT) {
+    return this.tab.waitFor(() => {
+      const s = document.querySelector('.app')?.dataset.status;
+      return s === 'ready' || s === 'error' ? s : null;
+    }, null, { timeout, what: 'the model to be ready or fail' });
+  }
+
+  async ready() {
+    if ((await this.settled()) !== 'ready') throw new Error(`load failed: ${await this.status()}`);
+  }
+
+  async alert() {
+    return this.tab.text('[role=alert]');
+  }
+
+  /** Types `text` into the Message box and presses Enter. */
+  async say(text) {
+    await this.tab.fill(MESSAGE, text);
+    await this.tab.pressOn(MESSAGE, 'Enter');
+  }
+
+  /** The same with a click on Send. */
+  async send(text) {
+    await this.tab.fill(MESSAGE, text);
+    await this.tab.clickOn(button('Send'));
+  }
+
+  /** Waits for bot bubble `n` to finish: { state, text }. */
+  async waitReply(n, timeout = TIMEOUT) {
+    return this.tab.waitFor((n) => {
+      const b = document.querySelectorAll('[data-author="bot"]:not([data-greeting])')[n];
+      if (!b || !['done', 'stopped', 'failed'].includes(b.dataset.state)) return null;
+      return { state: b.dataset.state, text: b.querySelector('.text').textContent.trim() };
+    }, n, { timeout, what: `reply ${n + 1}` });
+  }
+
+  /** Waits until bot bubble `n` is streaming (or already shows text longer than `chars`). */
+  async replyStarted(n = 0, chars = 0) {
+    await this.tab.waitFor(([n, chars]) => {
+      const b = document.querySelectorAll('[data-author="bot"]:not([data-greeting])')[n];
+      return b && (b.dataset.state === 'streaming' || b.querySelector('.text').textContent.length > chars)
+        && b.querySelector('.text').textContent.length >= chars;
+    }, [n, chars], { what: `reply ${n + 1} to stream`, interval: 5 });
+  }
+
+  async newChat() {
+    await this.tab.clickOn(button('New chat'));
+    await this.tab.waitFor(() => document.querySelectorAll('[data-author]:not([data-greeting])').length === 0, null, { what: 'an empty chat' });
+  }
+
+  userCount() {
+    return this.tab.count('[data-author="user"]');
+  }
+
+  botCount() {
+    return this.tab.count(BOT);
+  }
+
+  async meter() {
+    return this.tab.text('.meter .context');
+  }
+
+  async speed() {
+    return this.tab.text('.meter .speed');
+  }
+
+  /** Opens a `<details>` panel (settings, stored) if it is closed. */
+  async openPanel(cls) {
+    if (!(await this.tab.evaluate((cls) => document.querySelector(`details.${cls}`).open, cls))) {
+      await this.tab.click(await this.tab.find(`details.${cls} > summary`));
+    }
+  }
+
+  async closePanel(cls) {
+    if (await this.tab.evaluate((cls) => document.querySelector(`details.${cls}`).open, cls)) {
+      await this.tab.click(await this.tab.find(`details.${cls} > summary`));
+    }
+  }
+
+  /** Types a value into a Settings field and leaves it (the change applies). */
+  async setting(label, value) {
+    await this.openPanel('settings');
+    await this.tab.fill(field(label), String(value));
+    // Enter applies a setting as leaving the field does (headless Firefox sends no blur).
+    await this.tab.pressOn(field(label), 'Enter');
+  }
+
+  /** The stored-models list: [{ name, size }]. */
+  async stored() {
+    await this.openPanel('stored');
+    await this.tab.waitFor(() => /Stored models \(\d/.test(document.querySelector('details.stored summary')?.textContent || ''), null, { what: 'the stored-models list' });
+    return this.tab.evaluate(() => [...document.querySelectorAll('.stored-model')].map((e) => ({
+      name: e.querySelector('.name').textContent, size: e.querySelector('.size').textContent,
+    })));
+  }
+
+  // ---- through the test hooks (hooks/page.js) ----
+
+  /** Files the page offered for download: [{ name, type, text }]. */
+  downloads() {
+    return this.tab.evaluate(() => window.__e2e.downloads);
+  }
+
+  clipboardWrites() {
+    return this.tab.evaluate(() => window.__e2e.clipboard);
+  }
+
+  /** The next message the current worker gets raises an uncaught error in it (hooks/worker.js). */
+  async failWorkerOnNextMessage() {
+    await this.tab.evaluate(() => window.__e2e.workers.at(-1).postMessage({ __e2e: 'fail-next' }));
+  }
+
+  /** Ends the current worker with no error event, as a killed process would. */
+  async terminateWorker() {
+    await this.tab.evaluate(() => window.__e2e.workers.at(-1).terminate());
+  }
+}

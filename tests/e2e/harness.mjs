@@ -1,0 +1,76 @@
+// The check/assert harness of the e2e suites. Every check fails on an uncaught error, an
+// unhandled rejection or a CSP violation in any page it visited (reported by the page hooks),
+// and a check that needs what an engine lacks prints why it did not run there.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pageErrors, root } from './servers.mjs';
+import { sleep } from './browsers/tab.mjs';
+
+export const artifacts = path.join(path.dirname(fileURLToPath(import.meta.url)), 'artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+
+export function assertEq(got, want, what) {
+  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
+
+export function reference() {
+  return JSON.parse(fs.readFileSync(path.join(root, 'tests/fixtures/reference/conversations.json'), 'utf8'));
+}
+
+export class Suite {
+  constructor(name, tab) {
+    Object.assign(this, { name, tab, results: [], notes: {} });
+  }
+
+  /**
+   * Runs one check. `needs`: a facility of the tab (see Tab.facilities) and why the check
+   * needs it; in an engine without it the check prints that it did not run, and why.
+   * `expectErrors`: a pattern for page errors this check causes on purpose.
+   */
+  async check(name, fn, { needs = null, expectErrors = null } = {}) {
+    if (needs && !this.tab.facilities[needs.facility]) return this.notRun(name, needs.why);
+    const t0 = Date.now();
+    const errorsBefore = pageErrors.length;
+    let failure = null;
+    try {
+      await fn();
+    } catch (e) {
+      failure = String(e.message || e);
+    }
+    // Reports of the last page are sent as beacons: give them a moment to arrive.
+    await sleep(150);
+    const seen = new Map();
+    for (const e of [...pageErrors.slice(errorsBefore), ...(await this.tab.pageErrors())]) seen.set(`${e.at} ${e.text}`, e);
+    const unexpected = [...seen.values()].filter((e) => !(expectErrors && expectErrors.test(e.text)));
+    if (!failure && unexpected.length) {
+      failure = `page errors: ${unexpected.map((e) => `${e.kind}: ${e.text.split('\n')[0]} (${e.url})`).join('; ')}`;
+    }
+    const ms = Date.now() - t0;
+    this.results.push({ name, status: failure ? 'failed' : 'passed', ms, failure });
+    if (failure) console.log(`FAIL - ${name}\n       ${failure.split('\n').join('\n       ')}`);
+    else console.log(`ok   - ${name} (${ms} ms)`);
+  }
+
+  /** A check that cannot run in this engine, and why (printed, counted, never silent). */
+  notRun(name, why) {
+    this.results.push({ name, status: 'not run', why });
+    console.log(`n/a  - ${name}\n       not run in ${this.tab.engine}: ${why}`);
+  }
+
+  /** A figure for the closing report (e.g. load times), kept in the suite's JSON. */
+  note(key, value) {
+    this.notes[key] = value;
+  }
+
+  /** Prints the summary (and the browser log when something failed); true when none failed. */
+  finish() {
+    const count = (s) => this.results.filter((r) => r.status === s).length;
+    const failed = count('failed');
+    if (failed && this.tab.logs.length) console.log(`--- browser log ---\n${this.tab.logs.slice(-200).join('\n')}`);
+    const file = path.join(artifacts, `${this.name}-${this.tab.engine}.json`);
+    fs.writeFileSync(file, JSON.stringify({ engine: this.tab.engine, results: this.results, notes: this.notes }, null, 1));
+    console.log(`${this.name} (${this.tab.engine}): ${count('passed')} passed, ${failed} failed, ${count('not run')} not run in this engine`);
+    return failed === 0;
+  }
+}

@@ -1,0 +1,69 @@
+// Test hooks the e2e servers put first into every HTML page they serve (a same-origin
+// classic script, so it runs under the strict CSP too, before the app's module starts). They
+// give every engine what only Playwright offered before, from inside the page:
+// - uncaught errors, unhandled rejections and CSP violations, reported to the server
+//   (`/__e2e/error`) so a check fails on them even after the page has navigated away;
+// - the files the page offers for download (export), read from their blobs;
+// - what the page wrote to the clipboard;
+// - the workers the page started (the suites terminate one, or make it fail);
+// - long tasks, where the engine reports them (Chromium).
+(() => {
+  const e2e = (window.__e2e = { errors: [], downloads: [], clipboard: [], workers: [], longTasks: null });
+
+  const report = (kind, text) => {
+    const entry = { kind, text: String(text), url: location.href, at: Date.now() };
+    e2e.errors.push(entry);
+    try {
+      navigator.sendBeacon('/__e2e/error', JSON.stringify(entry));
+    } catch (_) {
+      // Offline or no beacon: the in-page list still has it.
+    }
+  };
+  addEventListener('error', (e) => report('uncaught error', e.message || e.error));
+  addEventListener('unhandledrejection', (e) => report('unhandled rejection', (e.reason && (e.reason.stack || e.reason.message)) || e.reason));
+  document.addEventListener('securitypolicyviolation', (e) => report('CSP violation', `${e.violatedDirective} ${e.blockedURI}`));
+
+  // Downloads: the app builds a blob, points an <a download> at it, clicks and revokes it
+  // at once, so the blob is remembered when its URL is made.
+  const blobs = new Map();
+  const createObjectURL = URL.createObjectURL;
+  URL.createObjectURL = function (obj) {
+    const url = createObjectURL.call(URL, obj);
+    if (obj instanceof Blob) blobs.set(url, obj);
+    return url;
+  };
+  const anchorClick = HTMLAnchorElement.prototype.click;
+  HTMLAnchorElement.prototype.click = function () {
+    const blob = blobs.get(this.href);
+    if (this.download && blob) {
+      const name = this.download;
+      blob.text().then((text) => e2e.downloads.push({ name, type: blob.type, text }));
+    }
+    return anchorClick.call(this);
+  };
+
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    const writeText = navigator.clipboard.writeText.bind(navigator.clipboard);
+    navigator.clipboard.writeText = (text) => {
+      e2e.clipboard.push(text);
+      return writeText(text);
+    };
+  }
+
+  const NativeWorker = window.Worker;
+  if (NativeWorker) {
+    window.Worker = function Worker(url, options) {
+      const w = new NativeWorker(url, options);
+      e2e.workers.push(w);
+      return w;
+    };
+    window.Worker.prototype = NativeWorker.prototype;
+  }
+
+  try {
+    e2e.longTasks = [];
+    new PerformanceObserver((list) => e2e.longTasks.push(...list.getEntries().map((t) => t.duration))).observe({ type: 'longtask' });
+  } catch (_) {
+    e2e.longTasks = null; // this engine does not report long tasks
+  }
+})();

@@ -1,0 +1,27 @@
+// Test hook the e2e servers put in front of the app's worker loader scripts.
+// - Uncaught errors and unhandled rejections in the worker are reported to the server
+//   (`/__e2e/error`), as the page hook does for the page.
+// - It listens before the app's own handler: `{__e2e: 'fail-next'}` from the page arms it (and
+//   is hidden from the app), and the next message then raises an uncaught error inside the
+//   worker while the app handles that message as usual, as a wasm trap mid-turn would.
+(() => {
+  const report = (kind, text) => {
+    const entry = { kind: `worker ${kind}`, text: String(text), url: self.location.href, at: Date.now() };
+    fetch('/__e2e/error', { method: 'POST', body: JSON.stringify(entry), keepalive: true }).catch(() => {});
+  };
+  self.addEventListener('error', (e) => report('uncaught error', e.message || e.error));
+  self.addEventListener('unhandledrejection', (e) => report('unhandled rejection', (e.reason && (e.reason.stack || e.reason.message)) || e.reason));
+
+  let armed = false;
+  self.addEventListener('message', (e) => {
+    if (e.data && e.data.__e2e === 'fail-next') {
+      armed = true;
+      e.stopImmediatePropagation();
+      return;
+    }
+    if (armed) {
+      armed = false;
+      throw new Error('injected fault');
+    }
+  });
+})();
