@@ -2,9 +2,12 @@
 //! formats the models use (q8_0, q4_K, q6_K):
 //!
 //! - `activations` — each input row quantized once (q8_0 or q8_K), not once per weight row;
-//! - `q8_0`, `q4_k`, `q6_k`, `f16` — tile kernels (several weight rows × several input rows) in
-//!   scalar Rust, x86_64 AVX2 and wasm32 `simd128`; `avx512` — eight-row q4_K and q8_0 tiles;
-//! - `matmul` — the tiled driver, threaded natively (`parallel`: candle's barrier pool);
+//! - `q8_0`, `q4_k`, `q6_k`, `f16` — one folder per block type: its layout and scalar
+//!   reference tile in `mod.rs`, then one file per instruction set (`avx2`, `avx512`,
+//!   `simd128`); `simd` — the helpers the tiles of one instruction set share;
+//! - `tile` — which tile runs for a block type and path; `matmul` — the tiled driver,
+//!   threaded natively (`parallel`: candle's barrier pool);
+//! - `attention` — the key/value cache and softmax attention over it;
 //! - `arch` — which path runs (run-time detection on x86_64).
 //!
 //! Weights stay in GGUF's block layout inside candle's `QTensor` (no copy, no extra memory);
@@ -12,8 +15,8 @@
 
 pub mod activations;
 pub mod arch;
-#[cfg(target_arch = "x86_64")]
-pub mod avx512;
+mod block_type;
+pub mod attention;
 pub mod exp;
 pub mod f16;
 pub mod gelu;
@@ -22,9 +25,12 @@ pub mod parallel;
 pub mod q4_k;
 pub mod q6_k;
 pub mod q8_0;
+pub mod simd;
+mod tile;
 
 pub use activations::{ActFormat, QuantActs};
 pub use arch::Arch;
+pub use block_type::BlockType;
 
 use crate::engine::error::Result;
 use candle_core::quantized::{GgmlDType, QTensor};
@@ -33,55 +39,10 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WeightFormat {
-    Q8_0,
-    Q4K,
-    Q6K,
-    /// Natively only: on wasm32 candle's f32 path stays (no simd128 kernel here).
-    F16,
-}
-
-impl WeightFormat {
-    pub fn from_dtype(dtype: GgmlDType) -> Option<Self> {
-        match dtype {
-            GgmlDType::Q8_0 => Some(WeightFormat::Q8_0),
-            GgmlDType::Q4K => Some(WeightFormat::Q4K),
-            GgmlDType::Q6K => Some(WeightFormat::Q6K),
-            #[cfg(target_arch = "x86_64")]
-            GgmlDType::F16 => Some(WeightFormat::F16),
-            _ => None,
-        }
-    }
-
-    /// Weights per block.
-    pub fn block(self) -> usize {
-        self.act_format().block()
-    }
-
-    pub fn block_bytes(self) -> usize {
-        match self {
-            WeightFormat::Q8_0 => q8_0::BLOCK_BYTES,
-            WeightFormat::Q4K => q4_k::BLOCK_BYTES,
-            WeightFormat::Q6K => q6_k::BLOCK_BYTES,
-            WeightFormat::F16 => f16::BLOCK_BYTES,
-        }
-    }
-
-    /// How the activations are quantized for this weight format.
-    pub fn act_format(self) -> ActFormat {
-        match self {
-            WeightFormat::Q8_0 => ActFormat::Q8_0,
-            WeightFormat::Q4K | WeightFormat::Q6K => ActFormat::Q8K,
-            WeightFormat::F16 => ActFormat::F32,
-        }
-    }
-}
-
 /// A quantized `[n, k]` weight (rows are output features) that our kernels multiply.
 pub struct QuantMatrix {
     tensor: Arc<QTensor>,
-    format: WeightFormat,
+    format: BlockType,
     n: usize,
     k: usize,
 }
@@ -95,7 +56,7 @@ impl QuantMatrix {
     /// `None` when the tensor's type or shape is not one the kernels handle (the caller keeps
     /// candle's `QMatMul` then).
     pub fn new(tensor: Arc<QTensor>) -> Option<Self> {
-        let format = WeightFormat::from_dtype(tensor.dtype())?;
+        let format = BlockType::from_dtype(tensor.dtype())?;
         let &[n, k] = tensor.shape().dims() else { return None };
         if n == 0 || k == 0 || k % format.block() != 0 || !matches!(tensor.data().ok()?, Cow::Borrowed(_)) {
             return None;
@@ -111,7 +72,7 @@ impl QuantMatrix {
         self.k
     }
 
-    pub fn format(&self) -> WeightFormat {
+    pub fn format(&self) -> BlockType {
         self.format
     }
 

@@ -1,7 +1,7 @@
 //! One GPT-2 transformer block: pre-LayerNorm causal self-attention and MLP, each added
 //! back onto the residual stream.
 
-use super::kv_cache::KvCache;
+use crate::engine::kernels::attention::KvCache;
 use super::linear::Linear;
 use crate::engine::error::Result;
 use crate::engine::kernels::with_f32;

@@ -2,11 +2,11 @@
 //! the token embedding.
 
 use super::block::Block;
-use super::kv_cache::KvCache;
+use crate::engine::kernels::attention::KvCache;
 use super::linear::{Linear, LinearWeight};
 use crate::engine::config::Gpt2Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::kernels::WeightFormat;
+use crate::engine::kernels::BlockType;
 use crate::engine::weights::store::WeightStore;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
@@ -91,7 +91,7 @@ impl Gpt2Model {
         let separate_head = store.take("output.weight").ok();
         let wte = match tok.dtype() {
             // f16 stays f16 where our kernels multiply it: the head then reads it in place.
-            GgmlDType::F16 if WeightFormat::from_dtype(GgmlDType::F16).is_some() => TokenEmbedding::Quantized(Arc::new(tok)),
+            GgmlDType::F16 if BlockType::from_dtype(GgmlDType::F16).is_some() => TokenEmbedding::Quantized(Arc::new(tok)),
             GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16 => TokenEmbedding::Float(tok.dequantize(&Device::Cpu)?),
             _ => TokenEmbedding::Quantized(Arc::new(tok)),
         };
@@ -105,7 +105,7 @@ impl Gpt2Model {
         };
         let caches = (0..cfg.n_layer)
             .map(|_| KvCache::new(cfg.n_head, cfg.n_positions, cfg.head_dim()))
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         weight_types.dedup();
         Ok(Self { cfg: cfg.clone(), wte, wpe, blocks, ln_f, head, caches, weight_types })
     }
