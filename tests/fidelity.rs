@@ -19,13 +19,13 @@ fn assert_reference_logits(label: &str, model: &mut Gpt2Model) {
     for (i, p) in spec["prompts"].as_array().unwrap().iter().enumerate() {
         let input = ids(&p["input_ids"]);
         model.truncate_cache(0);
-        let got = model.forward(&input).unwrap().to_vec1::<f32>().unwrap();
+        let got = model.forward(&input).unwrap();
         let want = read_f32(fixtures().join("reference").join(p["file"].as_str().unwrap()));
         let diff = max_abs_diff(&got, &want);
         assert!(diff <= F32_TOLERANCE, "{label}: prompt {i} logits differ by {diff}");
         if let Some(all) = p["all_positions_file"].as_str() {
             model.truncate_cache(0);
-            let got = model.forward_all(&input).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let got = model.forward_all(&input).unwrap();
             let want = read_f32(fixtures().join("reference").join(all));
             let diff = max_abs_diff(&got, &want);
             assert!(diff <= F32_TOLERANCE, "{label}: all-position logits differ by {diff}");
@@ -64,12 +64,12 @@ fn incremental_decoding_equals_full_recompute() {
     model.forward(&input[..half]).unwrap();
     let mut got = Vec::new();
     for t in &input[half..] {
-        got = model.forward(&[*t]).unwrap().to_vec1::<f32>().unwrap();
+        got = model.forward(&[*t]).unwrap();
     }
     assert!(max_abs_diff(&got, &want) <= F32_TOLERANCE);
     // Rewinding the cache to a prefix and continuing gives the same answer again.
     model.truncate_cache(3);
-    let got = model.forward(&input[3..]).unwrap().to_vec1::<f32>().unwrap();
+    let got = model.forward(&input[3..]).unwrap();
     assert!(max_abs_diff(&got, &want) <= F32_TOLERANCE);
 }
 
@@ -132,7 +132,7 @@ fn q8_0_from_llama_cpp_is_close_and_mostly_agrees() {
     for p in spec["prompts"].as_array().unwrap() {
         let Some(file) = p["q8_0_file"].as_str() else { continue };
         model.truncate_cache(0);
-        let got = model.forward(&ids(&p["input_ids"])).unwrap().to_vec1::<f32>().unwrap();
+        let got = model.forward(&ids(&p["input_ids"])).unwrap();
         let want = read_f32(fixtures().join("reference").join(file));
         let diff = max_abs_diff(&got, &want);
         println!("q8_0 GGUF vs dequantised reference: max |diff| = {diff:.4}");

@@ -6,7 +6,7 @@
 //! suffer most from coarse quantization.
 
 use super::error::{EngineError, Result};
-use candle_core::quantized::GgmlDType;
+use super::kernels::BlockType;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -43,44 +43,39 @@ impl QuantType {
         }
     }
 
-    fn matrix_dtype(self) -> GgmlDType {
+    fn matrix_block_type(self) -> BlockType {
         match self {
-            QuantType::F32 => GgmlDType::F32,
-            QuantType::F16 => GgmlDType::F16,
-            QuantType::Q8_0 => GgmlDType::Q8_0,
-            QuantType::Q4K => GgmlDType::Q4K,
+            QuantType::F32 => BlockType::F32,
+            QuantType::F16 => BlockType::F16,
+            QuantType::Q8_0 => BlockType::Q8_0,
+            QuantType::Q4K => BlockType::Q4K,
         }
     }
 
-    /// The storage type for the tensor `name` (GGUF naming) of shape `shape`.
-    pub fn dtype_for(self, name: &str, shape: &[usize]) -> GgmlDType {
+    /// The block type for the tensor `name` (GGUF naming) of shape `shape`.
+    pub fn block_type_for(self, name: &str, shape: &[usize]) -> BlockType {
         if shape.len() < 2 || name == "position_embd.weight" {
             return if name == "position_embd.weight" && self == QuantType::F16 {
-                GgmlDType::F16
+                BlockType::F16
             } else {
-                GgmlDType::F32
+                BlockType::F32
             };
         }
         let wanted = match (self, name) {
-            (QuantType::Q4K, "token_embd.weight") => GgmlDType::Q6K,
-            _ => self.matrix_dtype(),
+            (QuantType::Q4K, "token_embd.weight") => BlockType::Q6K,
+            _ => self.matrix_block_type(),
         };
         fallback_for_row(wanted, *shape.last().unwrap())
     }
 }
 
-/// Block formats need rows that are whole blocks; step down to one that fits, as
-/// llama.cpp does for odd shapes.
-fn fallback_for_row(wanted: GgmlDType, row: usize) -> GgmlDType {
-    let mut dtype = wanted;
-    loop {
-        if row % dtype.block_size() == 0 {
-            return dtype;
-        }
-        dtype = match dtype {
-            GgmlDType::Q4K | GgmlDType::Q6K => GgmlDType::Q8_0,
-            _ => return GgmlDType::F16,
-        };
+/// Quantized block types need rows that are whole blocks; step down to one that fits, as
+/// llama.cpp does for odd shapes (q4_k/q6_k → q8_0 → f16).
+fn fallback_for_row(wanted: BlockType, row: usize) -> BlockType {
+    match wanted {
+        BlockType::Q4K | BlockType::Q6K if row % BlockType::Q4K.block() != 0 => fallback_for_row(BlockType::Q8_0, row),
+        BlockType::Q8_0 if row % BlockType::Q8_0.block() != 0 => BlockType::F16,
+        other => other,
     }
 }
 
@@ -112,13 +107,13 @@ mod tests {
     #[test]
     fn policy_per_tensor() {
         let q = QuantType::Q4K;
-        assert_eq!(q.dtype_for("blk.0.attn_qkv.weight", &[3072, 1024]), GgmlDType::Q4K);
-        assert_eq!(q.dtype_for("token_embd.weight", &[50257, 1024]), GgmlDType::Q6K);
-        assert_eq!(q.dtype_for("blk.0.attn_qkv.bias", &[3072]), GgmlDType::F32);
-        assert_eq!(q.dtype_for("position_embd.weight", &[1024, 1024]), GgmlDType::F32);
+        assert_eq!(q.block_type_for("blk.0.attn_qkv.weight", &[3072, 1024]), BlockType::Q4K);
+        assert_eq!(q.block_type_for("token_embd.weight", &[50257, 1024]), BlockType::Q6K);
+        assert_eq!(q.block_type_for("blk.0.attn_qkv.bias", &[3072]), BlockType::F32);
+        assert_eq!(q.block_type_for("position_embd.weight", &[1024, 1024]), BlockType::F32);
         // rows of 32 cannot hold q4_k blocks of 256: fall back to q8_0
-        assert_eq!(q.dtype_for("blk.0.ffn_up.weight", &[128, 32]), GgmlDType::Q8_0);
-        assert_eq!(QuantType::Q8_0.dtype_for("blk.0.ffn_up.weight", &[128, 20]), GgmlDType::F16);
+        assert_eq!(q.block_type_for("blk.0.ffn_up.weight", &[128, 32]), BlockType::Q8_0);
+        assert_eq!(QuantType::Q8_0.block_type_for("blk.0.ffn_up.weight", &[128, 20]), BlockType::F16);
     }
 
     #[test]

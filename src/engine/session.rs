@@ -171,7 +171,7 @@ impl ChatSession {
 
     /// Feeds tokens after the cache; on failure the cache is dropped rather than trusted.
     fn feed(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
-        match self.model.forward(tokens).and_then(|l| Ok(l.to_vec1::<f32>()?)) {
+        match self.model.forward(tokens) {
             Ok(l) => {
                 self.cached.extend_from_slice(tokens);
                 Ok(l)

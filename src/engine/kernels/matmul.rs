@@ -30,6 +30,7 @@ fn rows_range(format: BlockType, arch: Arch, w: &[u8], n: usize, acts: &QuantAct
             (BlockType::Q4K, Arch::Scalar) => rows_with::<Q4KScalar>(w, n, acts, rows, out, shape),
             (BlockType::Q6K, Arch::Scalar) => rows_with::<Q6KScalar>(w, n, acts, rows, out, shape),
             (BlockType::F16, Arch::Scalar) => rows_with::<F16Scalar>(w, n, acts, rows, out, shape),
+            (BlockType::F32, Arch::Scalar) => rows_with::<F32Scalar>(w, n, acts, rows, out, shape),
             #[cfg(target_arch = "x86_64")]
             (BlockType::Q8_0, Arch::Avx2) => rows_with::<Q8_0Avx2>(w, n, acts, rows, out, shape),
             #[cfg(target_arch = "x86_64")]
@@ -42,12 +43,18 @@ fn rows_range(format: BlockType, arch: Arch, w: &[u8], n: usize, acts: &QuantAct
             (BlockType::Q6K, Arch::Avx2 | Arch::Avx512) => rows_with::<Q6KAvx2>(w, n, acts, rows, out, shape),
             #[cfg(target_arch = "x86_64")]
             (BlockType::F16, Arch::Avx2 | Arch::Avx512) => rows_with::<F16Avx2>(w, n, acts, rows, out, shape),
+            #[cfg(target_arch = "x86_64")]
+            (BlockType::F32, Arch::Avx2 | Arch::Avx512) => rows_with::<F32Avx2>(w, n, acts, rows, out, shape),
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             (BlockType::Q8_0, Arch::Simd128) => rows_with::<Q8_0Simd128>(w, n, acts, rows, out, shape),
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             (BlockType::Q4K, Arch::Simd128) => rows_with::<Q4KSimd128>(w, n, acts, rows, out, shape),
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             (BlockType::Q6K, Arch::Simd128) => rows_with::<Q6KSimd128>(w, n, acts, rows, out, shape),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            (BlockType::F16, Arch::Simd128) => rows_with::<F16Simd128>(w, n, acts, rows, out, shape),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            (BlockType::F32, Arch::Simd128) => rows_with::<F32Simd128>(w, n, acts, rows, out, shape),
             #[allow(unreachable_patterns)]
             _ => panic!("kernel path {arch:?} is not available on this target"),
         }

@@ -4,7 +4,7 @@
 
 use super::activations::ActRow;
 use super::arch::Arch;
-use super::{f16, q4_k, q6_k, q8_0, BlockType};
+use super::{float, q4_k, q6_k, q8_0, BlockType};
 
 /// Most weight rows per tile (eight for the AVX-512 q4_K tiles).
 pub const R: usize = if cfg!(target_arch = "x86_64") { 8 } else { 4 };
@@ -29,14 +29,16 @@ pub fn tile_shape(format: BlockType, arch: Arch, m: usize) -> (usize, usize) {
         (_, Arch::Scalar) => (4, 1),
         // Decode: one weight row at a time keeps a single prefetched stream per thread.
         (_, Arch::Avx2 | Arch::Avx512) if m == 1 => (1, 1),
-        // Eight rows interleaved in 512-bit registers (avx512.rs).
+        // Eight rows interleaved in 512-bit registers (`avx512` in q8_0/q4_k).
         (BlockType::Q4K | BlockType::Q8_0, Arch::Avx512) => (8, 6),
         // Rows interleaved in registers (`interleaved` in q8_0/q4_k) leave room for 6 columns.
         (BlockType::Q8_0 | BlockType::Q4K, Arch::Avx2) => (4, 6),
         (BlockType::Q6K, Arch::Avx2 | Arch::Avx512) => (4, 4),
         // 8 accumulators + 4 weight vectors: no spill; FMA-bound.
-        (BlockType::F16, Arch::Avx2 | Arch::Avx512) => (4, 2),
+        (BlockType::F16 | BlockType::F32, Arch::Avx2 | Arch::Avx512) => (4, 2),
         (BlockType::Q8_0, Arch::Simd128) => (4, 3),
+        // Two vectors per weight row and step: 4 x 2 keeps the accumulators in registers.
+        (BlockType::F16 | BlockType::F32, Arch::Simd128) => (4, 2),
         // k-quants: wider tiles pay for their extra accumulators here (BENCHMARKS.md).
         (_, Arch::Simd128) => (4, 4),
     }
@@ -67,16 +69,20 @@ macro_rules! kernel {
 kernel!(Q8_0Scalar, q8_0::scalar);
 kernel!(Q4KScalar, q4_k::scalar);
 kernel!(Q6KScalar, q6_k::scalar);
-kernel!(F16Scalar, f16::scalar);
+kernel!(F16Scalar, float::f16_scalar);
+kernel!(F32Scalar, float::f32_scalar);
 kernel!(Q8_0Avx2, q8_0::avx2::tile, target_arch = "x86_64");
 kernel!(Q4KAvx2, q4_k::avx2::tile, target_arch = "x86_64");
 kernel!(Q6KAvx2, q6_k::avx2::tile, target_arch = "x86_64");
-kernel!(F16Avx2, f16::avx2::tile, target_arch = "x86_64");
+kernel!(F16Avx2, float::avx2::f16_tile, target_arch = "x86_64");
+kernel!(F32Avx2, float::avx2::f32_tile, target_arch = "x86_64");
 kernel!(Q4KAvx512, q4_k::avx512::tile, target_arch = "x86_64");
 kernel!(Q8_0Avx512, q8_0::avx512::tile, target_arch = "x86_64");
 kernel!(Q8_0Simd128, q8_0::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
 kernel!(Q4KSimd128, q4_k::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
 kernel!(Q6KSimd128, q6_k::simd128::tile, all(target_arch = "wasm32", target_feature = "simd128"));
+kernel!(F16Simd128, float::simd128::f16_tile, all(target_arch = "wasm32", target_feature = "simd128"));
+kernel!(F32Simd128, float::simd128::f32_tile, all(target_arch = "wasm32", target_feature = "simd128"));
 
 /// Runs the `w.len() x x.len()` instance of `K` (at most `R` x `C`), handing each result to
 /// `store(r, c, value)`, column by column (callers write straight into the output, whose

@@ -56,6 +56,11 @@ pub extern "C" fn run() -> u32 {
             kernels::check(GgmlDType::Q6K, m, rows, k, 11 + s as u64 * 31 + k as u64);
             n += 2;
         }
+        for k in [8, 96, 520] {
+            kernels::check(GgmlDType::F16, m, rows, k, 13 + s as u64 * 31 + k as u64);
+            kernels::check(GgmlDType::F32, m, rows, k, 17 + s as u64 * 31 + k as u64);
+            n += 2;
+        }
     }
     for (m, rows) in [(1, 7), (5, 6)] {
         kernels::check(GgmlDType::Q4K, m, rows, 4608, 12 + m as u64);

@@ -22,11 +22,11 @@ pub fn run(gguf: &[u8], prompt_tokens: usize, gen_tokens: usize, probe: bool) {
     for run in 0..2 {
         model.truncate_cache(0);
         let t = now();
-        let mut next = argmax(&model.forward(&prompt).unwrap().to_vec1::<f32>().unwrap());
+        let mut next = argmax(&model.forward(&prompt).unwrap());
         let prefill_ms = now() - t;
         let t = now();
         for _ in 0..gen_tokens {
-            next = argmax(&model.forward(&[next]).unwrap().to_vec1::<f32>().unwrap());
+            next = argmax(&model.forward(&[next]).unwrap());
         }
         let decode_ms = now() - t;
         say(&format!(

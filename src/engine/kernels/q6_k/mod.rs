@@ -62,3 +62,14 @@ pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -
     }
     out
 }
+
+/// One super-block's 256 weights into `out`: `d * scale * (q - 32)` per 16.
+pub fn dequantize(block: &[u8], out: &mut [f32]) {
+    let (q, d) = (unpack(block), d_of(block));
+    for (g, o) in out.chunks_exact_mut(16).enumerate() {
+        let s = d * block[192 + g] as i8 as f32;
+        for (o, &q) in o.iter_mut().zip(&q[16 * g..16 * g + 16]) {
+            *o = s * q as f32;
+        }
+    }
+}

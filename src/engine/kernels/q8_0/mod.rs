@@ -38,3 +38,11 @@ pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -
     }
     out
 }
+
+/// One block's 32 weights into `out`.
+pub fn dequantize(block: &[u8], out: &mut [f32]) {
+    let d = scale(block);
+    for (o, &q) in out.iter_mut().zip(&block[2..BLOCK_BYTES]) {
+        *o = d * q as i8 as f32;
+    }
+}
