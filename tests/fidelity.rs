@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use dialogpt_web::engine::model::Gpt2Model;
-use dialogpt_web::engine::{GenerationConfig, LoadedModel, QuantType};
+use dialogpt_web::engine::{GenerationConfig, LoadedModel, Quantization};
 
 const F32_TOLERANCE: f32 = 1e-4;
 
@@ -35,27 +35,27 @@ fn assert_reference_logits(label: &str, model: &mut Gpt2Model) {
 
 #[test]
 fn hub_legacy_fp16_bin_matches_transformers_logits() {
-    assert_reference_logits("legacy fp16", &mut model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", QuantType::F32)));
+    assert_reference_logits("legacy fp16", &mut model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", Quantization::F32)));
 }
 
 #[test]
 fn tied_legacy_f32_bin_matches_transformers_logits() {
-    assert_reference_logits("tied legacy f32", &mut model_of(load_checkpoint("tiny-variants/tied_legacy_f32.bin", QuantType::F32)));
+    assert_reference_logits("tied legacy f32", &mut model_of(load_checkpoint("tiny-variants/tied_legacy_f32.bin", Quantization::F32)));
 }
 
 #[test]
 fn zip_bin_matches_transformers_logits() {
-    assert_reference_logits("zip fp16", &mut model_of(load_checkpoint("tiny-variants/pytorch_model_zip.bin", QuantType::F32)));
+    assert_reference_logits("zip fp16", &mut model_of(load_checkpoint("tiny-variants/pytorch_model_zip.bin", Quantization::F32)));
 }
 
 #[test]
 fn f16_storage_gives_the_same_logits() {
-    assert_reference_logits("f16 weights", &mut model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", QuantType::F16)));
+    assert_reference_logits("f16 weights", &mut model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", Quantization::F16)));
 }
 
 #[test]
 fn incremental_decoding_equals_full_recompute() {
-    let mut model = model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", QuantType::F32));
+    let mut model = model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", Quantization::F32));
     let spec = json("reference/logits.json");
     let input = ids(&spec["prompts"][1]["input_ids"]);
     let want = read_f32(fixtures().join("reference/logits_1.f32"));
@@ -118,7 +118,7 @@ fn run_conversations(loaded: LoadedModel, exact: bool) -> (usize, usize, usize, 
 #[test]
 fn greedy_conversations_are_token_identical_for_every_float_format() {
     for file in ["tiny-dialogpt/pytorch_model.bin", "tiny-variants/tied_legacy_f32.bin", "tiny-variants/pytorch_model_zip.bin"] {
-        let (ok, n, _, _) = run_conversations(load_checkpoint(file, QuantType::F32), true);
+        let (ok, n, _, _) = run_conversations(load_checkpoint(file, Quantization::F32), true);
         assert_eq!(ok, n, "{file}");
     }
 }
@@ -126,8 +126,8 @@ fn greedy_conversations_are_token_identical_for_every_float_format() {
 #[test]
 fn q8_0_from_llama_cpp_is_close_and_mostly_agrees() {
     let bytes = read(fixtures().join("tiny-variants/model-q8_0.gguf"));
-    let loaded = load_chunked(None, QuantType::Q8_0, &bytes, 100_003);
-    let mut model = model_of(load_chunked(None, QuantType::Q8_0, &bytes, 1 << 20));
+    let loaded = load_chunked(None, Quantization::Q8_0, &bytes, 100_003);
+    let mut model = model_of(load_chunked(None, Quantization::Q8_0, &bytes, 1 << 20));
     let spec = json("reference/logits.json");
     for p in spec["prompts"].as_array().unwrap() {
         let Some(file) = p["q8_0_file"].as_str() else { continue };

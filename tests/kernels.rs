@@ -137,23 +137,15 @@ fn q6_k_matches_reference() {
 }
 
 #[test]
-fn f16_matches_reference() {
-    for (s, &(m, n)) in SHAPES.iter().enumerate() {
-        for k in [8, 96, 520] {
-            check(GgmlDType::F16, m, n, k, 13 + s as u64 * 31 + k as u64);
+fn float_matches_reference() {
+    for (dtype, seed) in [(GgmlDType::F16, 13), (GgmlDType::F32, 17)] {
+        for (s, &(m, n)) in SHAPES.iter().enumerate() {
+            for k in [8, 96, 520] {
+                check(dtype, m, n, k, seed + s as u64 * 31 + k as u64);
+            }
         }
+        check(dtype, 9, 203, 1024, 5);
     }
-    check(GgmlDType::F16, 9, 203, 1024, 5);
-}
-
-#[test]
-fn f32_matches_reference() {
-    for (s, &(m, n)) in SHAPES.iter().enumerate() {
-        for k in [8, 96, 520] {
-            check(GgmlDType::F32, m, n, k, 17 + s as u64 * 31 + k as u64);
-        }
-    }
-    check(GgmlDType::F32, 9, 203, 1024, 5);
 }
 
 /// Big enough for the native driver to split the rows across threads.

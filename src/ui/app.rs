@@ -17,7 +17,7 @@ use super::picker::ModelPicker;
 use super::settings::Settings;
 use super::status::{LoadStatus, StatusPanel};
 use super::stored::StoredModels;
-use crate::engine::{GenerationConfig, QuantType};
+use crate::engine::{GenerationConfig, Quantization};
 use crate::worker::protocol::{CacheListing, FromWorker, LoadRequest, ModelInfo, ToWorker};
 use crate::worker::ChatWorker;
 use gloo_worker::WorkerBridge;
@@ -39,7 +39,7 @@ const WATCHDOG_MS: f64 = 20_000.0;
 
 pub enum Msg {
     Worker(FromWorker),
-    Load(String, QuantType),
+    Load(String, Quantization),
     Retry,
     CancelLoad,
     Draft(String),

@@ -2,7 +2,7 @@
 //! work (tested natively); a bad value falls back to its default with a visible warning.
 
 use super::embed::{parse_allow_list, AllowList};
-use crate::engine::{GenerationConfig, QuantType};
+use crate::engine::{GenerationConfig, Quantization};
 use crate::worker::source::DEFAULT_HUB;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,7 +37,7 @@ pub struct UrlParams {
     /// `model`: a Hub repo id or a URL; when present the page loads it at once.
     pub model: Option<String>,
     pub hub: String,
-    pub quant: QuantType,
+    pub quant: Quantization,
     pub generation: GenerationConfig,
     pub theme: Theme,
     /// `compact`: a denser layout without the title and model picker, for embedding.
@@ -103,7 +103,7 @@ impl UrlParams {
         let mut p = UrlParams {
             model: None,
             hub: DEFAULT_HUB.to_string(),
-            quant: QuantType::default(),
+            quant: Quantization::default(),
             generation: GenerationConfig::default(),
             theme: Theme::Auto,
             compact: false,
@@ -180,7 +180,7 @@ mod tests {
         );
         assert_eq!(p.model.as_deref(), Some("test/tiny-dialogpt"));
         assert_eq!(p.hub, "http://127.0.0.1:8123");
-        assert_eq!(p.quant, QuantType::F32);
+        assert_eq!(p.quant, Quantization::F32);
         let g = &p.generation;
         assert_eq!((g.max_new_tokens, g.top_k, g.no_repeat_ngram_size, g.seed), (12, 40, 3, 7));
         assert_eq!((g.temperature, g.top_p, g.repetition_penalty), (0.7, 0.9, 1.3));
@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn defaults_and_warnings() {
         let p = UrlParams::parse("");
-        assert_eq!((p.model, p.hub.as_str(), p.quant), (None, DEFAULT_HUB, QuantType::Q8_0));
+        assert_eq!((p.model, p.hub.as_str(), p.quant), (None, DEFAULT_HUB, Quantization::Q8_0));
         assert!(p.generation.is_greedy());
         let p = UrlParams::parse("quant=q3&top_k=many&top_p=2");
         assert_eq!(p.warnings.len(), 3, "{:?}", p.warnings);

@@ -1,7 +1,7 @@
 //! Model picker: the three DialoGPT sizes or any Hub repo id / URL, a quantization choice, and
 //! a Load button.
 
-use crate::engine::QuantType;
+use crate::engine::Quantization;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -17,8 +17,8 @@ const CUSTOM: &str = "custom";
 pub struct PickerProps {
     /// The model in the page URL, if any (preselected).
     pub initial: Option<String>,
-    pub quant: QuantType,
-    pub on_load: Callback<(String, QuantType)>,
+    pub quant: Quantization,
+    pub on_load: Callback<(String, Quantization)>,
 }
 
 #[component]
@@ -66,7 +66,7 @@ pub fn ModelPicker(props: &PickerProps) -> Html {
                     placeholder="owner/repo, or URL of a .gguf file or a folder" />
             }
             <select aria-label="Quantization" onchange={on_quant}>
-                { for QuantType::ALL.iter().map(|q| html! {
+                { for Quantization::ALL.iter().map(|q| html! {
                     <option value={q.as_str()} selected={*quant == *q}>{ q.as_str() }</option>
                 }) }
             </select>

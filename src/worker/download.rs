@@ -10,7 +10,7 @@ use super::integrity::{self, Expected};
 use super::model_cache::{self, EntryMeta, WriteSeek};
 use super::protocol::{LoadRequest, ModelSource, Progress, Stage};
 use super::source::{FileRole, FileSpec};
-use crate::engine::{ChatSession, HubParts, LoadedModel, ModelLoader};
+use crate::engine::{ChatSession, HubFiles, HubParts, LoadedModel, ModelLoader};
 use sha2::{Digest as _, Sha256};
 use web_sys::Response;
 
@@ -347,7 +347,9 @@ async fn download(
         meter.add(0, true);
         if f.role == FileRole::Weights {
             let hub = match small.as_slice() {
-                [config, vocab, merges] => Some(HubParts::from_files(config, vocab, merges).map_err(|e| e.to_string())?),
+                [config_json, vocab_json, merges_txt] => {
+                    Some(HubParts::from_files(HubFiles { config_json, vocab_json, merges_txt }).map_err(|e| e.to_string())?)
+                }
                 _ => None,
             };
             loader = Some(ModelLoader::new(hub, req.quant));

@@ -2,7 +2,7 @@
 //! these serde types. Nothing else crosses, so the page never links the engine's compute code
 //! and the worker never knows about the DOM.
 
-use crate::engine::{GenerationConfig, QuantType, StopReason, TurnStats};
+use crate::engine::{GenerationConfig, Quantization, StopReason, TurnStats};
 use serde::{Deserialize, Serialize};
 
 /// Where the model comes from; built by [`ModelSource::parse`] (see `source.rs`).
@@ -19,7 +19,7 @@ pub enum ModelSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadRequest {
     pub source: ModelSource,
-    pub quant: QuantType,
+    pub quant: Quantization,
 }
 
 /// Page → worker.

@@ -25,7 +25,7 @@ impl Matrix {
     /// `bytes` must hold `rows` rows of `cols` weights in whole blocks.
     pub fn new(block: BlockType, rows: usize, cols: usize, bytes: Vec<u8>) -> Result<Self> {
         let expected = rows * (cols / block.block()) * block.block_bytes();
-        if rows == 0 || cols == 0 || cols % block.block() != 0 || bytes.len() != expected {
+        if rows == 0 || cols == 0 || !cols.is_multiple_of(block.block()) || bytes.len() != expected {
             return Err(EngineError::Corrupt(format!(
                 "a {} matrix [{rows}, {cols}] needs rows of whole {}-blocks ({expected} bytes), got {} bytes",
                 block.name(),

@@ -3,7 +3,7 @@
 
 /// Normalizes each `weight.len()`-wide row of `x` into the same row of `out`.
 pub fn layer_norm(x: &[f32], weight: &[f32], bias: &[f32], eps: f32, out: &mut [f32]) {
-    assert!(x.len() == out.len() && weight.len() == bias.len() && x.len() % weight.len() == 0, "layer_norm: bad shapes");
+    assert!(x.len() == out.len() && weight.len() == bias.len() && x.len().is_multiple_of(weight.len()), "layer_norm: bad shapes");
     #[cfg(target_arch = "x86_64")]
     if super::arch::has_avx2() {
         // SAFETY: the CPU has AVX2 and FMA.

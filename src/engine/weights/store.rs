@@ -6,13 +6,13 @@ use super::names::map_hub_name;
 use super::{FloatDtype, TensorSink};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::kernels::BlockType;
-use crate::engine::quantize::QuantType;
+use crate::engine::quantize::Quantization;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use std::collections::HashMap;
 
 pub struct WeightStore {
-    quant: QuantType,
+    quant: Quantization,
     tensors: HashMap<String, QTensor>,
 }
 
@@ -26,11 +26,11 @@ fn is_gguf_name(name: &str) -> bool {
 }
 
 impl WeightStore {
-    pub fn new(quant: QuantType) -> Self {
+    pub fn new(quant: Quantization) -> Self {
         Self { quant, tensors: HashMap::new() }
     }
 
-    pub fn quant(&self) -> QuantType {
+    pub fn quant(&self) -> Quantization {
         self.quant
     }
 

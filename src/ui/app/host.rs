@@ -5,7 +5,7 @@ use super::super::browser;
 use super::super::embed::{parse_command, AllowList, HostCommand, HostEvent};
 use super::super::status::LoadStatus;
 use super::App;
-use crate::engine::QuantType;
+use crate::engine::Quantization;
 
 impl App {
     /// Tells the host page (when embedded and allowed) what happened.
@@ -29,7 +29,7 @@ impl App {
             Ok(Some(HostCommand::Stop)) => Ok(self.stop()),
             Ok(Some(HostCommand::NewChat)) => Ok(self.new_chat()),
             Ok(Some(HostCommand::Load { model, quant })) => {
-                match quant.map(|q| q.parse::<QuantType>()).transpose() {
+                match quant.map(|q| q.parse::<Quantization>()).transpose() {
                     Ok(q) => Ok(self.load(&model, q.unwrap_or(self.params.quant))),
                     Err(e) => Err(e.to_string()),
                 }

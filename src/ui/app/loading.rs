@@ -4,7 +4,7 @@
 use super::super::embed::HostEvent;
 use super::super::status::LoadStatus;
 use super::App;
-use crate::engine::QuantType;
+use crate::engine::Quantization;
 use crate::worker::protocol::{LoadRequest, ModelSource, ToWorker};
 
 /// Relative model URLs are resolved against the page; the worker has no page URL.
@@ -19,7 +19,7 @@ fn resolve_model(model: &str) -> String {
 }
 
 /// Keeps the chosen model in the address bar so the page can be reloaded or shared.
-pub(super) fn remember_in_url(model: &str, quant: QuantType) {
+pub(super) fn remember_in_url(model: &str, quant: Quantization) {
     let Some(w) = web_sys::window() else { return };
     let Ok(url) = w.location().href().and_then(|h| web_sys::Url::new(&h)) else { return };
     url.search_params().set("model", model);
@@ -30,7 +30,7 @@ pub(super) fn remember_in_url(model: &str, quant: QuantType) {
 }
 
 impl App {
-    pub(super) fn load(&mut self, model: &str, quant: QuantType) {
+    pub(super) fn load(&mut self, model: &str, quant: Quantization) {
         match ModelSource::parse(&resolve_model(model), &self.params.hub) {
             Ok(source) => {
                 let req = LoadRequest { source, quant };

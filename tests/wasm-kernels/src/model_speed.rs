@@ -4,7 +4,7 @@
 
 use super::{now, say};
 use dialogpt_web::engine::model::Gpt2Model;
-use dialogpt_web::engine::{LoadedModel, QuantType};
+use dialogpt_web::engine::{LoadedModel, Quantization};
 
 fn argmax(v: &[f32]) -> u32 {
     v.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0 as u32
@@ -12,7 +12,7 @@ fn argmax(v: &[f32]) -> u32 {
 
 pub fn run(gguf: &[u8], prompt_tokens: usize, gen_tokens: usize, probe: bool) {
     let t0 = now();
-    let loaded = match LoadedModel::from_bytes(None, QuantType::Q8_0, gguf) {
+    let loaded = match LoadedModel::from_bytes(None, Quantization::Q8_0, gguf) {
         Ok(l) => l,
         Err(e) => return say(&format!("load failed: {e}")),
     };
