@@ -6,7 +6,7 @@
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use dialogpt_web::engine::kernels::{Arch, Matrix, QuantActs};
+use dialogpt_web::engine::kernels::{ActFormat, Arch, Matrix, QuantActs};
 
 struct Rng(u64);
 
@@ -35,6 +35,15 @@ fn weight(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> (QTensor, Vec<f32>
     (q, deq)
 }
 
+/// The values the kernels actually multiply, `[m, k]`.
+fn dequantized(acts: &QuantActs) -> Vec<f32> {
+    if acts.format == ActFormat::F32 {
+        return acts.xs.clone();
+    }
+    let block = acts.format.block();
+    acts.qs.chunks_exact(block).zip(&acts.d).flat_map(|(q, d)| q.iter().map(move |&v| v as f32 * d)).collect()
+}
+
 fn inputs(m: usize, k: usize, seed: u64) -> Vec<f32> {
     let mut rng = Rng(seed);
     let mut x: Vec<f32> = (0..m * k).map(|_| rng.value(1.0)).collect();
@@ -58,7 +67,7 @@ pub fn check(dtype: GgmlDType, m: usize, n: usize, k: usize, seed: u64) {
         assert_eq!(row, w[j * k..(j + 1) * k], "{dtype:?} row {j} of [{n}x{k}]");
     }
     let acts = QuantActs::quantize(mat.block().act_format(), &x, m, k);
-    let xq = acts.dequantize();
+    let xq = dequantized(&acts);
     let block = mat.block().act_format().block();
     let nb = (k / block) as f64;
     for arch in Arch::available() {

@@ -170,15 +170,6 @@ impl QuantActs {
         let bsums = if self.format == ActFormat::Q8K { &self.bsums[i * self.k / 16..(i + 1) * self.k / 16] } else { &[] };
         ActRow { qs: &self.qs[i * self.k..(i + 1) * self.k], d: &self.d[i * nb..(i + 1) * nb], bsums, xs: &[] }
     }
-
-    /// The values the kernels actually multiply, `[m, k]` (for tests).
-    pub fn dequantize(&self) -> Vec<f32> {
-        if self.format == ActFormat::F32 {
-            return self.xs.clone();
-        }
-        let block = self.format.block();
-        self.qs.chunks_exact(block).zip(&self.d).flat_map(|(q, d)| q.iter().map(move |&v| v as f32 * d)).collect()
-    }
 }
 
 #[cfg(test)]
