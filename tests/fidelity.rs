@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use dialogpt_web::engine::model::Gpt2Model;
-use dialogpt_web::engine::{GenerationConfig, LoadedModel, QuantType};
+use dialogpt_web::engine::{GenerationConfig, LoadedModel, Quantization};
 
 const F32_TOLERANCE: f32 = 1e-4;
 
@@ -19,13 +19,13 @@ fn assert_reference_logits(label: &str, model: &mut Gpt2Model) {
     for (i, p) in spec["prompts"].as_array().unwrap().iter().enumerate() {
         let input = ids(&p["input_ids"]);
         model.truncate_cache(0);
-        let got = model.forward(&input).unwrap().to_vec1::<f32>().unwrap();
+        let got = model.forward(&input).unwrap();
         let want = read_f32(fixtures().join("reference").join(p["file"].as_str().unwrap()));
         let diff = max_abs_diff(&got, &want);
         assert!(diff <= F32_TOLERANCE, "{label}: prompt {i} logits differ by {diff}");
         if let Some(all) = p["all_positions_file"].as_str() {
             model.truncate_cache(0);
-            let got = model.forward_all(&input).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let got = model.forward_all(&input).unwrap();
             let want = read_f32(fixtures().join("reference").join(all));
             let diff = max_abs_diff(&got, &want);
             assert!(diff <= F32_TOLERANCE, "{label}: all-position logits differ by {diff}");
@@ -35,27 +35,27 @@ fn assert_reference_logits(label: &str, model: &mut Gpt2Model) {
 
 #[test]
 fn hub_legacy_fp16_bin_matches_transformers_logits() {
-    assert_reference_logits("legacy fp16", &mut model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", QuantType::F32)));
+    assert_reference_logits("legacy fp16", &mut model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", Quantization::F32)));
 }
 
 #[test]
 fn tied_legacy_f32_bin_matches_transformers_logits() {
-    assert_reference_logits("tied legacy f32", &mut model_of(load_checkpoint("tiny-variants/tied_legacy_f32.bin", QuantType::F32)));
+    assert_reference_logits("tied legacy f32", &mut model_of(load_checkpoint("tiny-variants/tied_legacy_f32.bin", Quantization::F32)));
 }
 
 #[test]
 fn zip_bin_matches_transformers_logits() {
-    assert_reference_logits("zip fp16", &mut model_of(load_checkpoint("tiny-variants/pytorch_model_zip.bin", QuantType::F32)));
+    assert_reference_logits("zip fp16", &mut model_of(load_checkpoint("tiny-variants/pytorch_model_zip.bin", Quantization::F32)));
 }
 
 #[test]
 fn f16_storage_gives_the_same_logits() {
-    assert_reference_logits("f16 weights", &mut model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", QuantType::F16)));
+    assert_reference_logits("f16 weights", &mut model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", Quantization::F16)));
 }
 
 #[test]
 fn incremental_decoding_equals_full_recompute() {
-    let mut model = model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", QuantType::F32));
+    let mut model = model_of(load_checkpoint("tiny-dialogpt/pytorch_model.bin", Quantization::F32));
     let spec = json("reference/logits.json");
     let input = ids(&spec["prompts"][1]["input_ids"]);
     let want = read_f32(fixtures().join("reference/logits_1.f32"));
@@ -64,12 +64,12 @@ fn incremental_decoding_equals_full_recompute() {
     model.forward(&input[..half]).unwrap();
     let mut got = Vec::new();
     for t in &input[half..] {
-        got = model.forward(&[*t]).unwrap().to_vec1::<f32>().unwrap();
+        got = model.forward(&[*t]).unwrap();
     }
     assert!(max_abs_diff(&got, &want) <= F32_TOLERANCE);
     // Rewinding the cache to a prefix and continuing gives the same answer again.
     model.truncate_cache(3);
-    let got = model.forward(&input[3..]).unwrap().to_vec1::<f32>().unwrap();
+    let got = model.forward(&input[3..]).unwrap();
     assert!(max_abs_diff(&got, &want) <= F32_TOLERANCE);
 }
 
@@ -118,7 +118,7 @@ fn run_conversations(loaded: LoadedModel, exact: bool) -> (usize, usize, usize, 
 #[test]
 fn greedy_conversations_are_token_identical_for_every_float_format() {
     for file in ["tiny-dialogpt/pytorch_model.bin", "tiny-variants/tied_legacy_f32.bin", "tiny-variants/pytorch_model_zip.bin"] {
-        let (ok, n, _, _) = run_conversations(load_checkpoint(file, QuantType::F32), true);
+        let (ok, n, _, _) = run_conversations(load_checkpoint(file, Quantization::F32), true);
         assert_eq!(ok, n, "{file}");
     }
 }
@@ -126,13 +126,13 @@ fn greedy_conversations_are_token_identical_for_every_float_format() {
 #[test]
 fn q8_0_from_llama_cpp_is_close_and_mostly_agrees() {
     let bytes = read(fixtures().join("tiny-variants/model-q8_0.gguf"));
-    let loaded = load_chunked(None, QuantType::Q8_0, &bytes, 100_003);
-    let mut model = model_of(load_chunked(None, QuantType::Q8_0, &bytes, 1 << 20));
+    let loaded = load_chunked(None, Quantization::Q8_0, &bytes, 100_003);
+    let mut model = model_of(load_chunked(None, Quantization::Q8_0, &bytes, 1 << 20));
     let spec = json("reference/logits.json");
     for p in spec["prompts"].as_array().unwrap() {
         let Some(file) = p["q8_0_file"].as_str() else { continue };
         model.truncate_cache(0);
-        let got = model.forward(&ids(&p["input_ids"])).unwrap().to_vec1::<f32>().unwrap();
+        let got = model.forward(&ids(&p["input_ids"])).unwrap();
         let want = read_f32(fixtures().join("reference").join(file));
         let diff = max_abs_diff(&got, &want);
         println!("q8_0 GGUF vs dequantised reference: max |diff| = {diff:.4}");

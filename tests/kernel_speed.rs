@@ -4,17 +4,16 @@
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use dialogpt_web::engine::kernels::{Arch, QuantMatrix};
-use std::sync::Arc;
+use dialogpt_web::engine::kernels::{Arch, Matrix};
 use std::time::Instant;
 
-fn matrix(dtype: GgmlDType, n: usize, k: usize) -> QuantMatrix {
+fn matrix(dtype: GgmlDType, n: usize, k: usize) -> Matrix {
     let w: Vec<f32> = (0..n * k).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1e-4).collect();
     let t = Tensor::from_vec(w, (n, k), &Device::Cpu).unwrap();
-    QuantMatrix::new(Arc::new(QTensor::quantize(&t, dtype).unwrap())).unwrap()
+    Matrix::from_qtensor(&QTensor::quantize(&t, dtype).unwrap()).unwrap()
 }
 
-fn time(mat: &QuantMatrix, m: usize, reps: usize) -> f64 {
+fn time(mat: &Matrix, m: usize, reps: usize) -> f64 {
     let x: Vec<f32> = (0..m * mat.cols()).map(|i| ((i % 13) as f32 - 6.0) * 0.1).collect();
     let mut out = vec![0f32; m * mat.rows()];
     mat.matmul_into(&x, m, None, &mut out);

@@ -1,12 +1,12 @@
-//! Our quantized matmul kernels (src/engine/kernels) against a dequantize-then-f64 reference,
-//! on every path the machine runs (scalar always; AVX2 on x86_64; simd128 when this file is
-//! built for wasm32 — see BENCHMARKS.md, "Testing the wasm kernels"), for q8_0, q4_K and q6_K,
-//! on shapes with 1 and odd row counts, partial tiles and the threaded split.
+//! Our matmul kernels (src/engine/kernels) against a dequantize-then-f64 reference, on every
+//! path the machine runs (scalar always; AVX2 on x86_64; simd128 when this file is built for
+//! wasm32 — see BENCHMARKS.md, "Testing the wasm kernels"), for q8_0, q4_K, q6_K, f16 and
+//! f32, on shapes with 1 and odd row counts, partial tiles and the threaded split; and the
+//! embedding rows a matrix hands out against candle's dequantization.
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use dialogpt_web::engine::kernels::{Arch, QuantActs, QuantMatrix};
-use std::sync::Arc;
+use dialogpt_web::engine::kernels::{ActFormat, Arch, Matrix, QuantActs};
 
 struct Rng(u64);
 
@@ -25,14 +25,23 @@ impl Rng {
     }
 }
 
-fn weight(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> (Arc<QTensor>, Vec<f32>) {
+fn weight(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> (QTensor, Vec<f32>) {
     let mut rng = Rng(seed);
     let w: Vec<f32> = (0..n * k).map(|_| rng.value(0.1)).collect();
     let t = Tensor::from_vec(w, (n, k), &Device::Cpu).unwrap();
     let q = QTensor::quantize(&t, dtype).unwrap();
     // What the quantized weight really holds, dequantized by candle (independent of our code).
     let deq = q.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    (Arc::new(q), deq)
+    (q, deq)
+}
+
+/// The values the kernels actually multiply, `[m, k]`.
+fn dequantized(acts: &QuantActs) -> Vec<f32> {
+    if acts.format == ActFormat::F32 {
+        return acts.xs.clone();
+    }
+    let block = acts.format.block();
+    acts.qs.chunks_exact(block).zip(&acts.d).flat_map(|(q, d)| q.iter().map(move |&v| v as f32 * d)).collect()
 }
 
 fn inputs(m: usize, k: usize, seed: u64) -> Vec<f32> {
@@ -46,14 +55,20 @@ fn inputs(m: usize, k: usize, seed: u64) -> Vec<f32> {
     x
 }
 
-/// Checks `QuantMatrix::matmul_with(arch)` for one shape against two references.
+/// Checks `Matrix::matmul_with(arch)` for one shape against two references, and its rows
+/// against candle's dequantization.
 pub fn check(dtype: GgmlDType, m: usize, n: usize, k: usize, seed: u64) {
     let (q, w) = weight(dtype, n, k, seed);
     let x = inputs(m, k, seed ^ 0x9E37_79B9);
-    let mat = QuantMatrix::new(q).expect("kernels handle this type");
-    let acts = QuantActs::quantize(mat.format().act_format(), &x, m, k);
-    let xq = acts.dequantize();
-    let block = mat.format().act_format().block();
+    let mat = Matrix::from_qtensor(&q).expect("kernels handle this type");
+    let mut row = vec![0f32; k];
+    for j in 0..n {
+        mat.row_into(j, &mut row);
+        assert_eq!(row, w[j * k..(j + 1) * k], "{dtype:?} row {j} of [{n}x{k}]");
+    }
+    let acts = QuantActs::quantize(mat.block().act_format(), &x, m, k);
+    let xq = dequantized(&acts);
+    let block = mat.block().act_format().block();
     let nb = (k / block) as f64;
     for arch in Arch::available() {
         let got = mat.matmul_with(arch, &x, m);
@@ -87,7 +102,7 @@ pub fn check(dtype: GgmlDType, m: usize, n: usize, k: usize, seed: u64) {
                 //    by at most half a step (its block's scale / 2), so the product moves by at
                 //    most Σ |w| · scale / 2, plus the float slack above.
                 let reference: f64 = wr.iter().zip(xr).map(|(&a, &b)| a as f64 * b as f64).sum();
-                // (f16 weights take f32 activations: no step.)
+                // (f16 and f32 weights take f32 activations: no step.)
                 let step = |e: usize| acts.d.get((i * k + e) / block).map_or(0.0, |&d| d as f64);
                 let steps: f64 = wr.iter().enumerate().map(|(e, &a)| a.abs() as f64 * step(e) / 2.0).sum();
                 assert!(
@@ -131,16 +146,15 @@ fn q6_k_matches_reference() {
 }
 
 #[test]
-fn f16_matches_reference() {
-    if QuantMatrix::new(weight(GgmlDType::F16, 4, 64, 1).0).is_none() {
-        return; // candle's f32 path multiplies f16 on this target
-    }
-    for (s, &(m, n)) in SHAPES.iter().enumerate() {
-        for k in [8, 96, 520] {
-            check(GgmlDType::F16, m, n, k, 13 + s as u64 * 31 + k as u64);
+fn float_matches_reference() {
+    for (dtype, seed) in [(GgmlDType::F16, 13), (GgmlDType::F32, 17)] {
+        for (s, &(m, n)) in SHAPES.iter().enumerate() {
+            for k in [8, 96, 520] {
+                check(dtype, m, n, k, seed + s as u64 * 31 + k as u64);
+            }
         }
+        check(dtype, 9, 203, 1024, 5);
     }
-    check(GgmlDType::F16, 9, 203, 1024, 5);
 }
 
 /// Big enough for the native driver to split the rows across threads.
@@ -161,22 +175,24 @@ fn long_rows_match_reference() {
 }
 
 #[test]
-fn forward_adds_bias_and_rejects_other_types() {
+fn matmul_adds_bias_and_rejects_other_types() {
     let (q, _) = weight(GgmlDType::Q8_0, 10, 64, 3);
-    let mat = QuantMatrix::new(q).unwrap();
+    let mat = Matrix::from_qtensor(&q).unwrap();
     let x = inputs(3, 64, 4);
     let plain = mat.matmul_with(Arch::best(), &x, 3);
     let bias: Vec<f32> = (0..10).map(|i| i as f32 - 4.5).collect();
-    let xt = Tensor::from_vec(x, (3, 64), &Device::Cpu).unwrap();
-    let got = mat.forward(&xt, Some(&bias)).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let mut got = vec![0f32; 30];
+    mat.matmul_into(&x, 3, Some(&bias), &mut got);
     for (i, (g, p)) in got.iter().zip(&plain).enumerate() {
         assert!((g - (p + bias[i % 10])).abs() < 1e-4, "{g} vs {p} + bias");
     }
-    let t = Tensor::zeros((4, 64), candle_core::DType::F32, &Device::Cpu).unwrap();
-    for dtype in [GgmlDType::F32, GgmlDType::Q4_0] {
-        assert!(QuantMatrix::new(Arc::new(QTensor::quantize(&t, dtype).unwrap())).is_none(), "{dtype:?}");
+    // Block types without kernels are converted when loaded, never multiplied.
+    let t = Tensor::zeros((4, 256), candle_core::DType::F32, &Device::Cpu).unwrap();
+    for dtype in [GgmlDType::Q4_0, GgmlDType::Q5K] {
+        assert!(Matrix::from_qtensor(&QTensor::quantize(&t, dtype).unwrap()).is_err(), "{dtype:?}");
     }
-    // f16 has kernels of ours on x86_64 only.
-    let f16 = QuantMatrix::new(Arc::new(QTensor::quantize(&t, GgmlDType::F16).unwrap()));
-    assert_eq!(f16.is_some(), cfg!(target_arch = "x86_64"));
+    // Float weights have kernels of ours on every target.
+    for dtype in [GgmlDType::F16, GgmlDType::F32] {
+        assert!(Matrix::from_qtensor(&QTensor::quantize(&t, dtype).unwrap()).is_ok(), "{dtype:?}");
+    }
 }

@@ -7,7 +7,7 @@ use dialogpt_web::engine::model::Gpt2Model;
 use dialogpt_web::engine::weights::names::required_names;
 use dialogpt_web::engine::weights::store::WeightStore;
 use dialogpt_web::engine::weights::{FloatDtype, TensorSink};
-use dialogpt_web::engine::{Gpt2Config, Gpt2Tokenizer, LoadedModel, QuantType};
+use dialogpt_web::engine::{Gpt2Config, Gpt2Tokenizer, LoadedModel, Quantization};
 
 fn config() -> Gpt2Config {
     Gpt2Config {
@@ -39,7 +39,7 @@ fn shape_of(cfg: &Gpt2Config, name: &str) -> Vec<usize> {
 }
 
 /// Deterministic pseudo-random weights (xorshift), GPT-2-like scales.
-fn random_store(cfg: &Gpt2Config, quant: QuantType) -> WeightStore {
+fn random_store(cfg: &Gpt2Config, quant: Quantization) -> WeightStore {
     let mut store = WeightStore::new(quant);
     let mut state = 0x2545F4914F6CDD1Du64;
     for name in required_names(cfg.n_layer) {
@@ -71,24 +71,24 @@ fn tokenizer(cfg: &Gpt2Config) -> Gpt2Tokenizer {
 
 fn logits(cfg: &Gpt2Config, store: WeightStore, prompt: &[u32]) -> Vec<f32> {
     let mut m = Gpt2Model::from_store(cfg, store).unwrap();
-    m.forward(prompt).unwrap().to_vec1::<f32>().unwrap()
+    m.forward(prompt).unwrap()
 }
 
 #[test]
 fn q4_k_uses_k_quant_blocks_and_stays_close_to_f32() {
     let cfg = config();
     let prompt: Vec<u32> = (0..20).map(|i| (i * 37 % 500) as u32).collect();
-    let q4 = random_store(&cfg, QuantType::Q4K);
+    let q4 = random_store(&cfg, Quantization::Q4K);
     assert_eq!(q4.get("blk.0.attn_qkv.weight").unwrap().dtype(), GgmlDType::Q4K);
     assert_eq!(q4.get("blk.1.ffn_down.weight").unwrap().dtype(), GgmlDType::Q4K);
     assert_eq!(q4.get("token_embd.weight").unwrap().dtype(), GgmlDType::Q6K);
-    let reference = logits(&cfg, random_store(&cfg, QuantType::F32), &prompt);
+    let reference = logits(&cfg, random_store(&cfg, Quantization::F32), &prompt);
     let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs()));
-    for quant in [QuantType::Q4K, QuantType::Q8_0] {
+    for quant in [Quantization::Q4K, Quantization::Q8_0] {
         let got = logits(&cfg, random_store(&cfg, quant), &prompt);
         let err = got.iter().zip(&reference).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
         println!("{quant}: max logit error {:.2}% of the largest logit", err * 100.0);
-        let bound = if quant == QuantType::Q4K { 0.15 } else { 0.03 };
+        let bound = if quant == Quantization::Q4K { 0.15 } else { 0.03 };
         assert!(err < bound, "{quant}: relative logit error {err}");
     }
 }
@@ -99,11 +99,11 @@ fn q4_k_gguf_round_trip_is_exact() {
     let loaded = LoadedModel {
         config: cfg.clone(),
         tokenizer: tokenizer(&cfg),
-        store: random_store(&cfg, QuantType::Q4K),
-        format: dialogpt_web::engine::weights::format::WeightFormat::Safetensors,
+        store: random_store(&cfg, Quantization::Q4K),
+        format: dialogpt_web::engine::weights::file_format::FileFormat::Safetensors,
     };
     let gguf = loaded.to_gguf("k-quant test").unwrap();
-    let back = LoadedModel::from_bytes(None, QuantType::Q4K, &gguf).unwrap();
+    let back = LoadedModel::from_bytes(None, Quantization::Q4K, &gguf).unwrap();
     assert_eq!(back.config, cfg);
     for name in required_names(cfg.n_layer) {
         let (a, b) = (loaded.store.get(&name).unwrap(), back.store.get(&name).unwrap());

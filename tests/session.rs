@@ -3,11 +3,11 @@
 
 mod common;
 use common::*;
-use dialogpt_web::engine::{ChatSession, GenerationConfig, QuantType, Step, StopReason};
+use dialogpt_web::engine::{ChatSession, GenerationConfig, Quantization, Step, StopReason};
 use dialogpt_web::engine::session::PREFILL_STEP;
 
 fn session() -> ChatSession {
-    load_checkpoint("tiny-dialogpt/pytorch_model.bin", QuantType::F32).into_session().unwrap()
+    load_checkpoint("tiny-dialogpt/pytorch_model.bin", Quantization::F32).into_session().unwrap()
 }
 
 #[test]

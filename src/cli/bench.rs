@@ -52,14 +52,14 @@ pub fn run(args: BenchArgs, alloc: &'static PeakAlloc) -> Result<()> {
     for _ in 0..args.runs.max(1) {
         model.truncate_cache(0);
         let t = Instant::now();
-        let logits = model.forward(&prompt)?.to_vec1::<f32>()?;
+        let logits = model.forward(&prompt)?;
         let prefill_s = t.elapsed().as_secs_f64();
         let mut next = argmax(&logits);
         ttft.push(t.elapsed().as_secs_f64() * 1e3);
         prefill.push(args.prompt_tokens as f64 / prefill_s);
         let t = Instant::now();
         for _ in 0..args.gen_tokens {
-            let logits = model.forward(&[next])?.to_vec1::<f32>()?;
+            let logits = model.forward(&[next])?;
             next = argmax(&logits);
         }
         decode.push(args.gen_tokens as f64 / t.elapsed().as_secs_f64());

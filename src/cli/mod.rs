@@ -7,7 +7,7 @@ pub mod model_files;
 pub mod peak_alloc;
 pub mod quantize;
 
-use crate::engine::{GenerationConfig, QuantType};
+use crate::engine::{GenerationConfig, Quantization};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -38,7 +38,7 @@ pub struct ModelArgs {
     pub model: PathBuf,
     /// Storage type for float checkpoints: q8_0, q4_k, f16 or f32 (GGUF files keep theirs).
     #[arg(long, default_value = "q8_0")]
-    pub quant: QuantType,
+    pub quant: Quantization,
 }
 
 #[derive(Args, Clone)]
@@ -95,7 +95,7 @@ pub struct QuantizeArgs {
     /// Output .gguf file.
     pub output: PathBuf,
     #[arg(long = "type", default_value = "q8_0")]
-    pub quant: QuantType,
+    pub quant: Quantization,
     /// Model name stored in the GGUF metadata (default: the input's name).
     #[arg(long)]
     pub name: Option<String>,

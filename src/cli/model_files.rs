@@ -1,8 +1,8 @@
 //! Finds a model on disk (a Hub-layout directory or a single file) and streams it through
 //! the engine's loader, the same way the browser streams a download.
 
-use crate::engine::weights::format::WeightFormat;
-use crate::engine::{EngineError, Gpt2Config, Gpt2Tokenizer, HubParts, LoadedModel, ModelLoader, QuantType, Result};
+use crate::engine::weights::file_format::FileFormat;
+use crate::engine::{EngineError, Gpt2Config, Gpt2Tokenizer, HubParts, LoadedModel, ModelLoader, Quantization, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -57,14 +57,14 @@ pub fn locate(path: &Path) -> Result<(PathBuf, Option<HubParts>)> {
 }
 
 /// Loads a model from disk, streaming the weights in 1 MiB chunks.
-pub fn load_model(path: &Path, quant: QuantType) -> Result<LoadedModel> {
+pub fn load_model(path: &Path, quant: Quantization) -> Result<LoadedModel> {
     let (weights, hub) = locate(path)?;
     let mut file = std::fs::File::open(&weights)
         .map_err(|e| EngineError::InvalidInput(format!("cannot open {}: {e}", weights.display())))?;
     let mut head = [0u8; 16];
     let n = file.read(&mut head)?;
-    let format = WeightFormat::sniff(&head[..n])?;
-    let hub = if format == WeightFormat::Gguf { None } else { hub };
+    let format = FileFormat::sniff(&head[..n])?;
+    let hub = if format == FileFormat::Gguf { None } else { hub };
     let mut loader = ModelLoader::new(hub, quant);
     loader.push(&head[..n])?;
     let mut buf = vec![0u8; 1 << 20];

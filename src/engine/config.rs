@@ -93,26 +93,6 @@ impl Gpt2Config {
         }
         Ok(())
     }
-
-    /// The Hub's `config.json` equivalent, for writing a Hub-layout directory.
-    pub fn to_hf_json(&self) -> String {
-        serde_json::json!({
-            "model_type": "gpt2",
-            "architectures": ["GPT2LMHeadModel"],
-            "activation_function": "gelu_new",
-            "vocab_size": self.vocab_size,
-            "n_positions": self.n_positions,
-            "n_ctx": self.n_positions,
-            "n_embd": self.n_embd,
-            "n_layer": self.n_layer,
-            "n_head": self.n_head,
-            "n_inner": self.n_inner,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-            "bos_token_id": self.bos_token_id,
-            "eos_token_id": self.eos_token_id,
-        })
-        .to_string()
-    }
 }
 
 #[cfg(test)]

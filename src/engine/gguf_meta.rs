@@ -3,7 +3,7 @@
 
 use super::config::Gpt2Config;
 use super::error::{EngineError, Result};
-use super::quantize::QuantType;
+use super::quantize::Quantization;
 use super::tokenizer::Gpt2Tokenizer;
 use candle_core::quantized::gguf_file::Value;
 use std::collections::HashMap;
@@ -88,7 +88,7 @@ pub fn tokenizer_from_gguf(md: &HashMap<String, Value>) -> Result<Gpt2Tokenizer>
 }
 
 /// Metadata in llama.cpp's layout for a `gpt2` model, tokenizer included.
-pub fn gguf_metadata(cfg: &Gpt2Config, tok: &Gpt2Tokenizer, quant: QuantType, name: &str) -> Vec<(String, Value)> {
+pub fn gguf_metadata(cfg: &Gpt2Config, tok: &Gpt2Tokenizer, quant: Quantization, name: &str) -> Vec<(String, Value)> {
     let s = |v: &str| Value::String(v.to_string());
     let u = |v: usize| Value::U32(v as u32);
     let token_types: Vec<Value> = (0..tok.vocab_size())

@@ -6,10 +6,10 @@ use super::error::{EngineError, Result};
 use super::gguf_meta::{config_from_gguf, tokenizer_from_gguf};
 use super::gguf_write::{write_gguf, write_gguf_to};
 use super::model::Gpt2Model;
-use super::quantize::QuantType;
+use super::quantize::Quantization;
 use super::session::ChatSession;
 use super::tokenizer::Gpt2Tokenizer;
-use super::weights::format::{AnyWeightStream, WeightFormat};
+use super::weights::file_format::{AnyWeightStream, FileFormat};
 use super::weights::store::WeightStore;
 use super::weights::WeightStream;
 
@@ -19,12 +19,18 @@ pub struct HubParts {
     pub tokenizer: Gpt2Tokenizer,
 }
 
+/// The bytes of the files `microsoft/DialoGPT-*` ship beside the weights, by name.
+pub struct HubFiles<'a> {
+    pub config_json: &'a [u8],
+    pub vocab_json: &'a [u8],
+    pub merges_txt: &'a [u8],
+}
+
 impl HubParts {
-    /// From `config.json`, `vocab.json` and `merges.txt` (what `microsoft/DialoGPT-*` ship).
-    pub fn from_files(config_json: &[u8], vocab_json: &[u8], merges_txt: &[u8]) -> Result<Self> {
+    pub fn from_files(files: HubFiles) -> Result<Self> {
         Ok(Self {
-            config: Gpt2Config::from_hf_json(config_json)?,
-            tokenizer: Gpt2Tokenizer::from_vocab_and_merges(vocab_json, merges_txt)?,
+            config: Gpt2Config::from_hf_json(files.config_json)?,
+            tokenizer: Gpt2Tokenizer::from_vocab_and_merges(files.vocab_json, files.merges_txt)?,
         })
     }
 }
@@ -34,7 +40,6 @@ pub struct ModelLoader {
     hub: Option<HubParts>,
     stream: AnyWeightStream,
     store: WeightStore,
-    bytes_in: u64,
 }
 
 /// Everything needed to run or to save the model.
@@ -42,32 +47,18 @@ pub struct LoadedModel {
     pub config: Gpt2Config,
     pub tokenizer: Gpt2Tokenizer,
     pub store: WeightStore,
-    pub format: WeightFormat,
+    pub format: FileFormat,
 }
 
 impl ModelLoader {
     /// `hub` may be `None` only for GGUF files, which carry config and tokenizer inside.
     /// `quant` applies to float checkpoints; GGUF tensors keep their stored types.
-    pub fn new(hub: Option<HubParts>, quant: QuantType) -> Self {
-        Self { hub, stream: AnyWeightStream::new(), store: WeightStore::new(quant), bytes_in: 0 }
+    pub fn new(hub: Option<HubParts>, quant: Quantization) -> Self {
+        Self { hub, stream: AnyWeightStream::new(), store: WeightStore::new(quant) }
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
-        self.bytes_in += bytes.len() as u64;
         self.stream.push(bytes, &mut self.store)
-    }
-
-    pub fn bytes_in(&self) -> u64 {
-        self.bytes_in
-    }
-
-    /// Tensors converted so far.
-    pub fn tensors_done(&self) -> usize {
-        self.store.len()
-    }
-
-    pub fn format(&self) -> Option<WeightFormat> {
-        self.stream.format()
     }
 
     pub fn finish(mut self) -> Result<LoadedModel> {
@@ -105,7 +96,7 @@ impl ModelLoader {
 
 impl LoadedModel {
     /// Reads a complete file held in memory (GGUF alone, or a checkpoint with its Hub parts).
-    pub fn from_bytes(hub: Option<HubParts>, quant: QuantType, bytes: &[u8]) -> Result<Self> {
+    pub fn from_bytes(hub: Option<HubParts>, quant: Quantization, bytes: &[u8]) -> Result<Self> {
         let mut loader = ModelLoader::new(hub, quant);
         for chunk in bytes.chunks(1 << 20) {
             loader.push(chunk)?;

@@ -15,12 +15,14 @@ pub mod session;
 pub mod stored_size;
 pub mod stream_decode;
 pub mod tokenizer;
+pub mod turn;
 pub mod weights;
 
 pub use config::{Gpt2Config, EOS_TOKEN_ID};
 pub use error::{EngineError, Result};
-pub use loader::{HubParts, LoadedModel, ModelLoader};
-pub use quantize::QuantType;
+pub use loader::{HubFiles, HubParts, LoadedModel, ModelLoader};
+pub use quantize::Quantization;
 pub use sampling::GenerationConfig;
-pub use session::{ChatSession, Reply, Step, StopReason, Turn, TurnStats};
+pub use session::ChatSession;
+pub use turn::{Reply, Step, StopReason, Turn, TurnStats};
 pub use tokenizer::Gpt2Tokenizer;

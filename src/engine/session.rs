@@ -5,91 +5,13 @@
 //! the model's KV cache for the longest prefix shared with the last history it saw, so
 //! handing the same history back costs only the new tokens.
 
-use super::context::{plan_context, ContextPlan};
+use super::context::plan_context;
 use super::error::{EngineError, Result};
 use super::model::Gpt2Model;
 use super::sampling::{GenerationConfig, Sampler};
 use super::stream_decode::Utf8Stream;
 use super::tokenizer::Gpt2Tokenizer;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The model ended its turn.
-    Eos,
-    /// `max_new_tokens` reached.
-    MaxTokens,
-    /// The context window is full.
-    ContextFull,
-    /// The caller stopped it.
-    Cancelled,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TurnStats {
-    /// Tokens in this turn's prompt (kept history + new message).
-    pub prompt_tokens: usize,
-    /// Prompt tokens whose keys/values came from the cache.
-    pub reused_tokens: usize,
-    /// Prompt tokens that had to be computed.
-    pub prefilled_tokens: usize,
-    pub generated_tokens: usize,
-    pub dropped_tokens: usize,
-    pub truncated_input_tokens: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reply {
-    pub text: String,
-    /// Generated ids, including the final eos when the model produced it.
-    pub reply_ids: Vec<u32>,
-    /// The prompt ids of this turn (after the context policy).
-    pub input_ids: Vec<u32>,
-    /// The history to hand back next turn: `input_ids + reply_ids`.
-    pub history: Vec<u32>,
-    pub stop: StopReason,
-    pub stats: TurnStats,
-}
-
-/// One turn in progress; advance it with [`ChatSession::step`].
-pub struct Turn {
-    plan: ContextPlan,
-    sampler: Sampler,
-    max_new_tokens: usize,
-    /// Prompt plus reply so far: the context the logits processors look at.
-    context: Vec<u32>,
-    reply_ids: Vec<u32>,
-    /// The token returned by the last step, fed to the model at the start of the next one so
-    /// that it reaches the page a forward pass earlier (time to first token = the prompt only).
-    unfed: Option<u32>,
-    /// Prompt tokens in the KV cache so far; `None` until prompt processing starts.
-    fed: Option<usize>,
-    text: Utf8Stream,
-    stop: Option<StopReason>,
-    stats: TurnStats,
-}
-
-impl Turn {
-    pub fn prompt(&self) -> &[u32] {
-        &self.plan.prompt
-    }
-    pub fn stats(&self) -> &TurnStats {
-        &self.stats
-    }
-    pub fn reply_ids(&self) -> &[u32] {
-        &self.reply_ids
-    }
-}
-
-pub enum Step {
-    /// Part of a long prompt was processed (`done` of `total` prompt tokens are in the cache);
-    /// no token yet. Lets a caller stay responsive (and cancel) during a long prefill.
-    Prefill { done: usize, total: usize },
-    /// A new token and the text it completes (possibly empty mid-character).
-    Token { id: u32, text: String },
-    Finished(Reply),
-}
+use super::turn::{Reply, Step, StopReason, Turn, TurnStats};
 
 /// Prompt tokens processed per `step` call: small enough that a Stop or a heartbeat gets in
 /// between (about a second for DialoGPT-medium in a browser), large enough for batched matmuls.
@@ -171,7 +93,7 @@ impl ChatSession {
 
     /// Feeds tokens after the cache; on failure the cache is dropped rather than trusted.
     fn feed(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
-        match self.model.forward(tokens).and_then(|l| Ok(l.to_vec1::<f32>()?)) {
+        match self.model.forward(tokens) {
             Ok(l) => {
                 self.cached.extend_from_slice(tokens);
                 Ok(l)

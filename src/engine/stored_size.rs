@@ -2,7 +2,7 @@
 //! the page can say what a choice costs before anything is downloaded.
 
 use super::config::Gpt2Config;
-use super::quantize::QuantType;
+use super::quantize::Quantization;
 use super::weights::names::required_names;
 
 /// GGUF aligns every tensor's data to this many bytes.
@@ -31,14 +31,14 @@ fn shape_of(cfg: &Gpt2Config, name: &str) -> Vec<usize> {
 
 /// Bytes of the GGUF file a float checkpoint of `cfg` becomes at `quant` (tied head, as
 /// DialoGPT has), within a few kB: metadata plus each tensor's entry and aligned data.
-pub fn gguf_bytes(cfg: &Gpt2Config, quant: QuantType) -> u64 {
+pub fn gguf_bytes(cfg: &Gpt2Config, quant: Quantization) -> u64 {
     let tensors: u64 = required_names(cfg.n_layer)
         .iter()
         .map(|name| {
             let shape = shape_of(cfg, name);
-            let dtype = quant.dtype_for(name, &shape);
+            let block = quant.block_type_for(name, &shape);
             let elements: usize = shape.iter().product();
-            let data = (elements / dtype.block_size() * dtype.type_size()) as u64;
+            let data = (elements / block.block() * block.block_bytes()) as u64;
             // name (u64 length + bytes), dims (u32 count + u64 each), type (u32), offset (u64)
             let entry = 8 + name.len() as u64 + 4 + 8 * shape.len() as u64 + 4 + 8;
             entry + data.div_ceil(ALIGNMENT) * ALIGNMENT
@@ -70,9 +70,9 @@ mod tests {
         // `dialogpt quantize` of a medium-shaped checkpoint: 383 MB at q8_0, 219 MB at q4_k
         // (BENCHMARKS.md); f16 and f32 follow from the parameter count (355 M).
         let mb = |q| gguf_bytes(&medium(), q) as f64 / 1e6;
-        assert!((mb(QuantType::Q8_0) - 383.0).abs() < 2.0, "{}", mb(QuantType::Q8_0));
-        assert!((mb(QuantType::Q4K) - 219.0).abs() < 2.0, "{}", mb(QuantType::Q4K));
-        assert!(mb(QuantType::F16) > 700.0 && mb(QuantType::F16) < 720.0, "{}", mb(QuantType::F16));
-        assert!(mb(QuantType::F32) > 1400.0 && mb(QuantType::F32) < 1440.0, "{}", mb(QuantType::F32));
+        assert!((mb(Quantization::Q8_0) - 383.0).abs() < 2.0, "{}", mb(Quantization::Q8_0));
+        assert!((mb(Quantization::Q4K) - 219.0).abs() < 2.0, "{}", mb(Quantization::Q4K));
+        assert!(mb(Quantization::F16) > 700.0 && mb(Quantization::F16) < 720.0, "{}", mb(Quantization::F16));
+        assert!(mb(Quantization::F32) > 1400.0 && mb(Quantization::F32) < 1440.0, "{}", mb(Quantization::F32));
     }
 }

@@ -13,7 +13,7 @@ use super::format::RateMeter;
 use super::params::UrlParams;
 use super::persist::{SavedChat, CHAT_KEY, DRAFT_KEY};
 use super::status::LoadStatus;
-use crate::worker::protocol::{FromWorker, GenerationConfig, LoadRequest, ModelInfo, ModelSizes, ModelSource, QuantType, StoredListing, ToWorker};
+use crate::worker::protocol::{FromWorker, GenerationConfig, LoadRequest, ModelInfo, ModelSizes, ModelSource, Quantization, StoredListing, ToWorker};
 use crate::worker::ChatWorker;
 use gloo_worker::WorkerBridge;
 use wasm_bindgen::closure::Closure;
@@ -35,7 +35,7 @@ const WATCHDOG_MS: f64 = 20_000.0;
 
 pub enum Msg {
     Worker(FromWorker),
-    Load(String, QuantType),
+    Load(String, Quantization),
     Retry,
     CancelLoad,
     Draft(String),

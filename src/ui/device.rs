@@ -3,12 +3,12 @@
 //! model at the smallest quantization; so does any device that says it has 4 GB or less.
 //! Pure, tested natively; the page passes in what the browser reports.
 
-use crate::worker::protocol::QuantType;
+use crate::worker::protocol::Quantization;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {
     pub model: &'static str,
-    pub quant: QuantType,
+    pub quant: Quantization,
     /// One line for the page: why this choice.
     pub why: &'static str,
 }
@@ -21,7 +21,7 @@ fn handheld(user_agent: &str, touch_points: u32) -> bool {
 
 /// `device_memory_gb`: `navigator.deviceMemory` where the browser has it.
 pub fn suggest(user_agent: &str, device_memory_gb: Option<f64>, touch_points: u32) -> Suggestion {
-    let small = |why| Suggestion { model: "microsoft/DialoGPT-small", quant: QuantType::Q4K, why };
+    let small = |why| Suggestion { model: "microsoft/DialoGPT-small", quant: Quantization::Q4K, why };
     if handheld(user_agent, touch_points) {
         return small("Suggested for this phone or tablet: DialoGPT small at q4_k (about 0.3 GB of memory). Mobile browsers may close a tab that uses more than about 1.5 GB.");
     }
@@ -30,7 +30,7 @@ pub fn suggest(user_agent: &str, device_memory_gb: Option<f64>, touch_points: u3
     }
     Suggestion {
         model: "microsoft/DialoGPT-medium",
-        quant: QuantType::Q8_0,
+        quant: Quantization::Q8_0,
         why: "Suggested for this device: DialoGPT medium at q8_0 (about 0.6 GB of memory while it runs).",
     }
 }
@@ -48,11 +48,11 @@ mod tests {
     fn phones_and_small_devices_get_small_q4_k() {
         for (ua, touch) in [(IPHONE, 5), (IPAD, 5), (PIXEL, 5)] {
             let s = suggest(ua, None, touch);
-            assert_eq!((s.model, s.quant), ("microsoft/DialoGPT-small", QuantType::Q4K), "{ua}");
+            assert_eq!((s.model, s.quant), ("microsoft/DialoGPT-small", Quantization::Q4K), "{ua}");
             assert!(s.why.contains("1.5 GB"));
         }
         let s = suggest(DESKTOP, Some(4.0), 0);
-        assert_eq!((s.model, s.quant), ("microsoft/DialoGPT-small", QuantType::Q4K));
+        assert_eq!((s.model, s.quant), ("microsoft/DialoGPT-small", Quantization::Q4K));
         assert!(s.why.contains("4 GB"));
     }
 
@@ -60,7 +60,7 @@ mod tests {
     fn desktops_get_medium() {
         for (ua, mem, touch) in [(DESKTOP, None, 0), (DESKTOP, Some(8.0), 0), (IPAD, Some(16.0), 0)] {
             let s = suggest(ua, mem, touch);
-            assert_eq!((s.model, s.quant), ("microsoft/DialoGPT-medium", QuantType::Q8_0), "{ua} {mem:?}");
+            assert_eq!((s.model, s.quant), ("microsoft/DialoGPT-medium", Quantization::Q8_0), "{ua} {mem:?}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! work (tested natively); a bad value falls back to its default with a visible warning.
 
 use super::embed::{parse_allow_list, AllowList};
-use crate::worker::protocol::{GenerationConfig, QuantType, StoragePolicy, DEFAULT_HUB};
+use crate::worker::protocol::{GenerationConfig, Quantization, StoragePolicy, DEFAULT_HUB};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Theme {
@@ -37,7 +37,7 @@ pub struct UrlParams {
     pub model: Option<String>,
     pub hub: String,
     /// `quant`: when absent, the picker's suggestion for this device (else q8_0) applies.
-    pub quant: Option<QuantType>,
+    pub quant: Option<Quantization>,
     pub generation: GenerationConfig,
     /// `storage`: where a loaded model is kept (`auto`, `opfs`, `cache`, `none`).
     pub storage: StoragePolicy,
@@ -187,7 +187,7 @@ mod tests {
         );
         assert_eq!(p.model.as_deref(), Some("test/tiny-dialogpt"));
         assert_eq!(p.hub, "http://127.0.0.1:8123");
-        assert_eq!(p.quant, Some(QuantType::F32));
+        assert_eq!(p.quant, Some(Quantization::F32));
         let g = &p.generation;
         assert_eq!((g.max_new_tokens, g.top_k, g.no_repeat_ngram_size, g.seed), (12, 40, 3, 7));
         assert_eq!((g.temperature, g.top_p, g.repetition_penalty), (0.7, 0.9, 1.3));

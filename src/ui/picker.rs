@@ -3,7 +3,7 @@
 //! choice suggested for this device.
 
 use super::format::mb;
-use crate::worker::protocol::{ModelSizes, QuantType};
+use crate::worker::protocol::{ModelSizes, Quantization};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -18,22 +18,22 @@ const CUSTOM: &str = "custom";
 pub struct PickerProps {
     /// Preselected: the model in the page URL, else the one suggested for this device.
     pub initial: String,
-    pub quant: QuantType,
+    pub quant: Quantization,
     /// Why the suggested choice suits this device (one line).
     pub suggestion: String,
     /// Sizes of the model currently picked, once the worker has answered.
     pub sizes: Option<ModelSizes>,
     /// The picked model changed (its sizes are wanted).
     pub on_pick: Callback<String>,
-    pub on_load: Callback<(String, QuantType)>,
+    pub on_load: Callback<(String, Quantization)>,
 }
 
-fn stored_size(sizes: Option<&ModelSizes>, q: QuantType) -> Option<u64> {
+fn stored_size(sizes: Option<&ModelSizes>, q: Quantization) -> Option<u64> {
     sizes?.stored.iter().find(|(k, _)| *k == q)?.1
 }
 
 /// "Download 863 MB · keeps 383 MB on this device".
-fn sizes_line(sizes: Option<&ModelSizes>, quant: QuantType) -> String {
+fn sizes_line(sizes: Option<&ModelSizes>, quant: Quantization) -> String {
     let Some(s) = sizes else { return "Finding out the download size…".into() };
     let download = s.download.map_or("download size unknown".to_string(), |d| format!("Download {} MB", mb(d)));
     let kept = stored_size(Some(s), quant).map_or(String::new(), |k| format!(" · keeps {} MB on this device", mb(k)));
@@ -96,7 +96,7 @@ pub fn ModelPicker(props: &PickerProps) -> Html {
                         onchange={on_custom_done} placeholder="owner/repo, or URL of a .gguf file or a folder" />
                 }
                 <select aria-label="Quantization" onchange={on_quant}>
-                    { for QuantType::ALL.iter().map(|q| html! {
+                    { for Quantization::ALL.iter().map(|q| html! {
                         <option value={q.as_str()} selected={*quant == *q}>{ match stored_size(sizes, *q) {
                             Some(n) => format!("{} · {} MB", q.as_str(), mb(n)),
                             None => q.as_str().to_string(),

@@ -8,7 +8,7 @@ use super::protocol::{LoadRequest, ModelSource, Progress, Stage};
 use super::resume::{http_error, receive, ChunkSink};
 use super::source::{FileRole, FileSpec};
 use super::storage::WriteSeek;
-use crate::engine::{HubParts, LoadedModel, ModelLoader};
+use crate::engine::{HubFiles, HubParts, LoadedModel, ModelLoader};
 use sha2::{Digest as _, Sha256};
 use web_sys::Response;
 
@@ -175,8 +175,12 @@ pub async fn download(
             let hub = match &req.source {
                 ModelSource::Gguf { .. } => None, // config and tokenizer are inside
                 _ => Some(
-                    HubParts::from_files(small(&files, &bodies, FileRole::Config), small(&files, &bodies, FileRole::Vocab), small(&files, &bodies, FileRole::Merges))
-                        .map_err(|e| e.to_string())?,
+                    HubParts::from_files(HubFiles {
+                        config_json: small(&files, &bodies, FileRole::Config),
+                        vocab_json: small(&files, &bodies, FileRole::Vocab),
+                        merges_txt: small(&files, &bodies, FileRole::Merges),
+                    })
+                    .map_err(|e| e.to_string())?,
                 ),
             };
             loader = Some(ModelLoader::new(hub, req.quant));

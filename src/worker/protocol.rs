@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::engine::{GenerationConfig, QuantType, StopReason, TurnStats};
+pub use crate::engine::{GenerationConfig, Quantization, StopReason, TurnStats};
 
 /// Where Hub repo ids are fetched from unless the page says otherwise (`hub=`).
 pub const DEFAULT_HUB: &str = "https://huggingface.co";
@@ -87,7 +87,7 @@ impl Store {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadRequest {
     pub source: ModelSource,
-    pub quant: QuantType,
+    pub quant: Quantization,
     #[serde(default)]
     pub storage: StoragePolicy,
 }
@@ -193,7 +193,7 @@ pub struct ModelSizes {
     /// The source the sizes are for (the page may have moved on to another one).
     pub source: ModelSource,
     pub download: Option<u64>,
-    pub stored: Vec<(QuantType, Option<u64>)>,
+    pub stored: Vec<(Quantization, Option<u64>)>,
     /// Why the sizes are unknown, e.g. the server could not be reached.
     pub error: Option<String>,
 }

@@ -2,7 +2,7 @@
 //! browser storage at each quantization. Known for the DialoGPT repos without asking anyone;
 //! for other sources the worker reads `config.json` and asks the server for the weights' size.
 
-use super::protocol::{ModelSizes, ModelSource, QuantType};
+use super::protocol::{ModelSizes, ModelSource, Quantization};
 use crate::engine::stored_size::gguf_bytes;
 use crate::engine::Gpt2Config;
 
@@ -32,8 +32,8 @@ fn gpt2(n_embd: usize, n_layer: usize, n_head: usize) -> Gpt2Config {
 }
 
 /// Stored bytes per quantization for a float checkpoint of `cfg`.
-pub fn stored_per_quant(cfg: &Gpt2Config) -> Vec<(QuantType, Option<u64>)> {
-    QuantType::ALL.iter().map(|&q| (q, Some(gguf_bytes(cfg, q)))).collect()
+pub fn stored_per_quant(cfg: &Gpt2Config) -> Vec<(Quantization, Option<u64>)> {
+    Quantization::ALL.iter().map(|&q| (q, Some(gguf_bytes(cfg, q)))).collect()
 }
 
 /// The sizes of a DialoGPT repo on the Hub, known without a request.
@@ -50,7 +50,7 @@ pub fn known(source: &ModelSource) -> Option<ModelSizes> {
 
 /// A `.gguf` file is kept as downloaded, whatever the quantization asked for.
 pub fn of_gguf(source: &ModelSource, bytes: Option<u64>) -> ModelSizes {
-    ModelSizes { source: source.clone(), download: bytes, stored: QuantType::ALL.iter().map(|&q| (q, bytes)).collect(), error: None }
+    ModelSizes { source: source.clone(), download: bytes, stored: Quantization::ALL.iter().map(|&q| (q, bytes)).collect(), error: None }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -102,7 +102,7 @@ mod fetched {
         }
         let config_url = &files.iter().find(|f| f.role == FileRole::Config).expect("a Hub layout has a config").urls[0];
         let (cfg, size) = (config(config_url).await, head_size(&weights.urls).await);
-        let unknown = QuantType::ALL.iter().map(|&q| (q, None)).collect();
+        let unknown = Quantization::ALL.iter().map(|&q| (q, None)).collect();
         let error = [cfg.as_ref().err(), size.as_ref().err()].into_iter().flatten().next().cloned();
         ModelSizes {
             source: source.clone(),
@@ -121,8 +121,8 @@ mod tests {
     fn dialogpt_sizes_are_known() {
         let s = known(&ModelSource::Hub { hub: "https://huggingface.co".into(), repo: "microsoft/DialoGPT-medium".into() }).unwrap();
         assert_eq!(s.download, Some(863_128_119 + SMALL_FILES));
-        let q8 = s.stored.iter().find(|(q, _)| *q == QuantType::Q8_0).unwrap().1.unwrap();
-        let q4 = s.stored.iter().find(|(q, _)| *q == QuantType::Q4K).unwrap().1.unwrap();
+        let q8 = s.stored.iter().find(|(q, _)| *q == Quantization::Q8_0).unwrap().1.unwrap();
+        let q4 = s.stored.iter().find(|(q, _)| *q == Quantization::Q4K).unwrap().1.unwrap();
         assert!(q4 < q8 && q8 < 863_128_119, "{q4} {q8}");
         assert!(known(&ModelSource::Hub { hub: "x".into(), repo: "gpt2".into() }).is_none());
         let g = of_gguf(&ModelSource::Gguf { url: "m.gguf".into() }, Some(42));

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use dialogpt_web::engine::weights::store::WeightStore;
-use dialogpt_web::engine::{HubParts, LoadedModel, ModelLoader, QuantType};
+use dialogpt_web::engine::{HubFiles, HubParts, LoadedModel, ModelLoader, Quantization};
 use std::path::PathBuf;
 
 pub fn fixtures() -> PathBuf {
@@ -20,11 +20,12 @@ pub fn read(path: impl Into<PathBuf>) -> Vec<u8> {
 
 pub fn hub_parts() -> HubParts {
     let d = hub_dir();
-    HubParts::from_files(&read(d.join("config.json")), &read(d.join("vocab.json")), &read(d.join("merges.txt"))).unwrap()
+    let (config_json, vocab_json, merges_txt) = (read(d.join("config.json")), read(d.join("vocab.json")), read(d.join("merges.txt")));
+    HubParts::from_files(HubFiles { config_json: &config_json, vocab_json: &vocab_json, merges_txt: &merges_txt }).unwrap()
 }
 
 /// Streams `bytes` into a loader in chunks of `chunk` bytes.
-pub fn load_chunked(hub: Option<HubParts>, quant: QuantType, bytes: &[u8], chunk: usize) -> LoadedModel {
+pub fn load_chunked(hub: Option<HubParts>, quant: Quantization, bytes: &[u8], chunk: usize) -> LoadedModel {
     let mut loader = ModelLoader::new(hub, quant);
     for c in bytes.chunks(chunk) {
         loader.push(c).unwrap();
@@ -33,7 +34,7 @@ pub fn load_chunked(hub: Option<HubParts>, quant: QuantType, bytes: &[u8], chunk
 }
 
 /// A Hub-layout checkpoint (with the fixture's config and tokenizer).
-pub fn load_checkpoint(file: &str, quant: QuantType) -> LoadedModel {
+pub fn load_checkpoint(file: &str, quant: Quantization) -> LoadedModel {
     load_chunked(Some(hub_parts()), quant, &read(fixtures().join(file)), 64 * 1024 + 3)
 }
 

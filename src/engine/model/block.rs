@@ -1,42 +1,48 @@
 //! One GPT-2 transformer block: pre-LayerNorm causal self-attention and MLP, each added
 //! back onto the residual stream.
 
-use super::kv_cache::KvCache;
 use super::linear::Linear;
+use super::norm::LayerNorm;
 use crate::engine::error::Result;
-use crate::engine::kernels::with_f32;
-use candle_core::{Device, Module, Tensor};
-use candle_nn::LayerNorm;
+use crate::engine::kernels::attention::KvCache;
+use crate::engine::kernels::BlockType;
 
 pub struct Block {
-    pub ln_1: LayerNorm,
-    pub attn_qkv: Linear,
-    pub attn_out: Linear,
-    pub ln_2: LayerNorm,
-    pub ffn_up: Linear,
-    pub ffn_down: Linear,
+    attn_norm: LayerNorm,
+    attn_qkv: Linear,
+    attn_output: Linear,
+    ffn_norm: LayerNorm,
+    ffn_up: Linear,
+    ffn_down: Linear,
+}
+
+/// `x += y`, element by element.
+fn add_into(x: &mut [f32], y: &[f32]) {
+    for (a, b) in x.iter_mut().zip(y) {
+        *a += b;
+    }
 }
 
 impl Block {
-    /// `x`: `[s, n_embd]` hidden states of `s` new positions.
-    pub fn forward(&self, x: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        let h = self.attention(&self.ln_1.forward(x)?, cache)?;
-        let x = (x + h)?;
-        let m = self.ffn_up.forward_gelu(&self.ln_2.forward(&x)?)?;
-        let m = self.ffn_down.forward(&m)?;
-        Ok((x + m)?)
+    pub fn new(attn_norm: LayerNorm, attn_qkv: Linear, attn_output: Linear, ffn_norm: LayerNorm, ffn_up: Linear, ffn_down: Linear) -> Self {
+        Self { attn_norm, attn_qkv, attn_output, ffn_norm, ffn_up, ffn_down }
     }
 
-    fn attention(&self, x: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        let (s, n_embd) = x.dims2()?;
-        let qkv = self.attn_qkv.forward(x)?;
-        let mut y = vec![0f32; s * n_embd];
+    /// Block types of the four weight matrices.
+    pub fn block_types(&self) -> [BlockType; 4] {
+        [&self.attn_qkv, &self.attn_output, &self.ffn_up, &self.ffn_down].map(Linear::block)
+    }
+
+    /// `x`: `[s, n_embd]` hidden states of `s` new positions, updated in place.
+    pub fn forward(&self, x: &mut [f32], s: usize, cache: &mut KvCache) -> Result<()> {
+        let qkv = self.attn_qkv.forward(&self.attn_norm.forward(x), s);
         // The new keys and values go into the cache, then every new query attends over it.
-        with_f32(&qkv, |v| -> Result<()> {
-            cache.append_qkv(v, s)?;
-            cache.attend_new(v, s, &mut y);
-            Ok(())
-        })??;
-        self.attn_out.forward(&Tensor::from_vec(y, (s, n_embd), &Device::Cpu)?)
+        cache.append_qkv(&qkv, s)?;
+        let mut y = vec![0f32; x.len()];
+        cache.attend_new(&qkv, s, &mut y);
+        add_into(x, &self.attn_output.forward(&y, s));
+        let up = self.ffn_up.forward_gelu(&self.ffn_norm.forward(x), s);
+        add_into(x, &self.ffn_down.forward(&up, s));
+        Ok(())
     }
 }

@@ -1,9 +1,11 @@
-//! GPT-2 (the architecture of DialoGPT) on candle, with a KV cache for incremental decoding.
+//! GPT-2 (the architecture of DialoGPT) on the engine's kernels, with a KV cache for
+//! incremental decoding. Only [`Gpt2Model`] is seen from outside; its parts carry GGUF's
+//! tensor names (`token_embd`, `attn_qkv`, `ffn_up`...), the names the weights are stored under.
 
-pub mod attention;
-pub mod block;
-pub mod gpt2;
-pub mod kv_cache;
-pub mod linear;
+mod block;
+mod gpt2;
+mod linear;
+mod load;
+mod norm;
 
 pub use gpt2::Gpt2Model;

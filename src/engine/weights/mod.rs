@@ -6,7 +6,7 @@
 //! source file at a time, so a 3 GB checkpoint converts inside a 4 GB wasm heap.
 
 pub mod byte_ranges;
-pub mod format;
+pub mod file_format;
 pub mod gguf_stream;
 pub mod names;
 pub mod pickle_tensors;
@@ -76,23 +76,6 @@ pub trait WeightStream {
     fn push(&mut self, bytes: &[u8], sink: &mut dyn TensorSink) -> Result<()>;
     /// Signals the end of the file; fails if the file was cut short.
     fn finish(&mut self, sink: &mut dyn TensorSink) -> Result<()>;
-}
-
-/// Reads a whole file through a stream parser in fixed-size chunks (native callers, tests).
-pub fn read_all(
-    stream: &mut dyn WeightStream,
-    mut reader: impl std::io::Read,
-    sink: &mut dyn TensorSink,
-) -> Result<()> {
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        stream.push(&buf[..n], sink)?;
-    }
-    stream.finish(sink)
 }
 
 /// An empty buffer able to hold `n` bytes, or an error (not an abort) when memory is short:

@@ -5,13 +5,14 @@
 use super::names::map_hub_name;
 use super::{FloatDtype, TensorSink};
 use crate::engine::error::{EngineError, Result};
-use crate::engine::quantize::QuantType;
+use crate::engine::kernels::BlockType;
+use crate::engine::quantize::Quantization;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use std::collections::HashMap;
 
 pub struct WeightStore {
-    quant: QuantType,
+    quant: Quantization,
     tensors: HashMap<String, QTensor>,
 }
 
@@ -25,11 +26,11 @@ fn is_gguf_name(name: &str) -> bool {
 }
 
 impl WeightStore {
-    pub fn new(quant: QuantType) -> Self {
+    pub fn new(quant: Quantization) -> Self {
         Self { quant, tensors: HashMap::new() }
     }
 
-    pub fn quant(&self) -> QuantType {
+    pub fn quant(&self) -> Quantization {
         self.quant
     }
 
@@ -94,21 +95,29 @@ impl TensorSink for WeightStore {
             values = transpose(&values, rows, cols);
             shape = vec![cols, rows];
         }
-        let storage_dtype = self.quant.dtype_for(&target, &shape);
+        let block = self.quant.block_type_for(&target, &shape);
         let tensor = Tensor::from_vec(values, shape.as_slice(), &Device::Cpu)?;
-        let q = QTensor::quantize(&tensor, storage_dtype)?;
+        let q = QTensor::quantize(&tensor, block.to_ggml())?;
         self.tensors.insert(target, q);
         Ok(())
     }
 
+    /// GGUF tensors keep their block type where the kernels take it. Others are converted
+    /// once here: bf16 widens to f32 (exactly); a matrix of another quantized type (q4_0,
+    /// q5_k...) becomes q8_0, whose rounding step is far below theirs and whose kernels are
+    /// the fastest; other tensors are read as f32 values when the model is built.
     fn quantized_tensor(&mut self, name: &str, tensor: QTensor) -> Result<()> {
-        if tensor.dtype() == GgmlDType::BF16 {
-            // candle has no bf16 matmul on CPU: widen once at load.
-            let t = tensor.dequantize(&Device::Cpu)?;
-            self.tensors.insert(name.to_string(), QTensor::quantize(&t, GgmlDType::F32)?);
-        } else {
-            self.tensors.insert(name.to_string(), tensor);
-        }
+        let dtype = tensor.dtype();
+        let converted = match dtype {
+            GgmlDType::BF16 => Some(GgmlDType::F32),
+            _ if BlockType::from_ggml(dtype).is_none() && tensor.shape().dims().len() == 2 => Some(GgmlDType::Q8_0),
+            _ => None,
+        };
+        let tensor = match converted {
+            Some(to) => QTensor::quantize(&tensor.dequantize(&Device::Cpu)?, to)?,
+            None => tensor,
+        };
+        self.tensors.insert(name.to_string(), tensor);
         Ok(())
     }
 }

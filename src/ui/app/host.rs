@@ -5,7 +5,7 @@ use super::super::browser;
 use super::super::embed::{parse_command, AllowList, HostCommand, HostEvent};
 use super::super::status::LoadStatus;
 use super::App;
-use crate::worker::protocol::QuantType;
+use crate::worker::protocol::Quantization;
 
 impl App {
     /// Tells the host page (when embedded and allowed) what happened.
@@ -31,7 +31,7 @@ impl App {
             Ok(Some(HostCommand::Regenerate)) => self.regenerate(),
             Ok(Some(HostCommand::Edit(text))) => self.edit_last(&text),
             Ok(Some(HostCommand::Load { model, quant })) => {
-                match quant.map(|q| q.parse::<QuantType>()).transpose() {
+                match quant.map(|q| q.parse::<Quantization>()).transpose() {
                     Ok(q) => Ok(self.load(&model, q.or(self.params.quant).unwrap_or_default())),
                     Err(e) => Err(e.to_string()),
                 }

@@ -4,7 +4,7 @@
 use super::super::embed::HostEvent;
 use super::super::status::LoadStatus;
 use super::App;
-use crate::worker::protocol::{LoadRequest, ModelSource, QuantType, ToWorker};
+use crate::worker::protocol::{LoadRequest, ModelSource, Quantization, ToWorker};
 
 /// Relative model URLs are resolved against the page; the worker has no page URL.
 fn resolve_model(model: &str) -> String {
@@ -23,7 +23,7 @@ pub(super) fn source_of(model: &str, hub: &str) -> Result<ModelSource, String> {
 }
 
 /// Keeps the chosen model in the address bar so the page can be reloaded or shared.
-pub(super) fn remember_in_url(model: &str, quant: QuantType) {
+pub(super) fn remember_in_url(model: &str, quant: Quantization) {
     let Some(w) = web_sys::window() else { return };
     let Ok(url) = w.location().href().and_then(|h| web_sys::Url::new(&h)) else { return };
     url.search_params().set("model", model);
@@ -34,7 +34,7 @@ pub(super) fn remember_in_url(model: &str, quant: QuantType) {
 }
 
 impl App {
-    pub(super) fn load(&mut self, model: &str, quant: QuantType) {
+    pub(super) fn load(&mut self, model: &str, quant: Quantization) {
         match source_of(model, &self.params.hub) {
             Ok(source) => {
                 let req = LoadRequest { source, quant, storage: self.params.storage };

@@ -10,7 +10,7 @@ use super::super::settings::Settings;
 use super::super::status::StatusPanel;
 use super::super::stored::StoredModels;
 use super::{App, Msg};
-use crate::worker::protocol::QuantType;
+use crate::worker::protocol::Quantization;
 use yew::prelude::*;
 
 impl App {
@@ -25,7 +25,7 @@ impl App {
                     <header class="top">
                         <h1>{ "DialoGPT" }<span class="tag">{ "runs in your browser" }</span></h1>
                         <ModelPicker initial={self.params.model.clone().unwrap_or_else(|| self.suggestion.model.to_string())}
-                            quant={self.params.quant.unwrap_or(if self.params.model.is_some() { QuantType::default() } else { self.suggestion.quant })}
+                            quant={self.params.quant.unwrap_or(if self.params.model.is_some() { Quantization::default() } else { self.suggestion.quant })}
                             suggestion={self.suggestion.why} sizes={self.sizes.clone()}
                             on_pick={link.callback(Msg::Picked)} on_load={link.callback(|(m, q)| Msg::Load(m, q))} />
                     </header>

@@ -3,7 +3,7 @@
 //! token over ~600 cached positions. Prints, never asserts on time.
 
 use super::{now, say};
-use dialogpt_web::engine::model::kv_cache::KvCache;
+use dialogpt_web::engine::kernels::attention::KvCache;
 
 const HEADS: usize = 16;
 const HEAD_DIM: usize = 64;
@@ -15,7 +15,7 @@ fn values(n: usize, seed: usize) -> Vec<f32> {
 
 pub fn run() {
     for (past, s) in [(0, 15), (570, 15), (600, 1), (1000, 1)] {
-        let mut cache = KvCache::new(HEADS, 1024, HEAD_DIM).unwrap();
+        let mut cache = KvCache::new(HEADS, 1024, HEAD_DIM);
         if past > 0 {
             cache.append_qkv(&values(past * 3 * E, 1), past).unwrap();
         }

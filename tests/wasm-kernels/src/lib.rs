@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+#[path = "../../attention.rs"]
+mod attention;
 #[path = "../../kernels.rs"]
 mod kernels;
 mod attention_speed;
@@ -39,8 +41,8 @@ pub extern "C" fn run() -> u32 {
     f16_conversion_is_exact();
     quantizer_matches_scalar();
     // The simd128 attention loops (heads of 64, and 24: the 8-column tail), prompt and decode.
-    for (heads, width) in [(4, 64), (3, 24)] {
-        dialogpt_web::engine::model::kv_cache::check_against_reference(heads, width, &[41, 47, 1, 2]).unwrap();
+    for (heads, width, steps) in attention::CASES {
+        attention::check(heads, width, steps).unwrap();
     }
     say("attention: matches the plain formula");
     let mut n = 0;
@@ -52,6 +54,11 @@ pub extern "C" fn run() -> u32 {
         for k in [256, 768] {
             kernels::check(GgmlDType::Q4K, m, rows, k, 7 + s as u64 * 31 + k as u64);
             kernels::check(GgmlDType::Q6K, m, rows, k, 11 + s as u64 * 31 + k as u64);
+            n += 2;
+        }
+        for k in [8, 96, 520] {
+            kernels::check(GgmlDType::F16, m, rows, k, 13 + s as u64 * 31 + k as u64);
+            kernels::check(GgmlDType::F32, m, rows, k, 17 + s as u64 * 31 + k as u64);
             n += 2;
         }
     }
@@ -78,7 +85,7 @@ pub extern "C" fn speed(which: u32) {
 /// (normal, subnormal, both zeros, both signs).
 fn f16_conversion_is_exact() {
     use core::arch::wasm32::*;
-    use dialogpt_web::engine::kernels::q8_0::simd128::f16x4_to_f32;
+    use dialogpt_web::engine::kernels::simd::simd128::f16x4_to_f32;
     let mut checked = 0;
     for bits in (0u32..0x1_0000).filter(|b| b & 0x7c00 != 0x7c00) {
         let got = f32x4_extract_lane::<2>(f16x4_to_f32(u32x4(0, 0, bits, 0)));

@@ -4,7 +4,7 @@
 
 use super::{now, say};
 use dialogpt_web::engine::model::Gpt2Model;
-use dialogpt_web::engine::{LoadedModel, QuantType};
+use dialogpt_web::engine::{LoadedModel, Quantization};
 
 fn argmax(v: &[f32]) -> u32 {
     v.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0 as u32
@@ -12,7 +12,7 @@ fn argmax(v: &[f32]) -> u32 {
 
 pub fn run(gguf: &[u8], prompt_tokens: usize, gen_tokens: usize, probe: bool) {
     let t0 = now();
-    let loaded = match LoadedModel::from_bytes(None, QuantType::Q8_0, gguf) {
+    let loaded = match LoadedModel::from_bytes(None, Quantization::Q8_0, gguf) {
         Ok(l) => l,
         Err(e) => return say(&format!("load failed: {e}")),
     };
@@ -22,11 +22,11 @@ pub fn run(gguf: &[u8], prompt_tokens: usize, gen_tokens: usize, probe: bool) {
     for run in 0..2 {
         model.truncate_cache(0);
         let t = now();
-        let mut next = argmax(&model.forward(&prompt).unwrap().to_vec1::<f32>().unwrap());
+        let mut next = argmax(&model.forward(&prompt).unwrap());
         let prefill_ms = now() - t;
         let t = now();
         for _ in 0..gen_tokens {
-            next = argmax(&model.forward(&[next]).unwrap().to_vec1::<f32>().unwrap());
+            next = argmax(&model.forward(&[next]).unwrap());
         }
         let decode_ms = now() - t;
         say(&format!(

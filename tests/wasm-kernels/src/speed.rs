@@ -5,17 +5,16 @@
 use super::{now, say};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use dialogpt_web::engine::kernels::{Arch, QuantMatrix};
-use std::sync::Arc;
+use dialogpt_web::engine::kernels::{Arch, Matrix};
 
-fn matrix(dtype: GgmlDType, n: usize, k: usize) -> QuantMatrix {
+fn matrix(dtype: GgmlDType, n: usize, k: usize) -> Matrix {
     let w: Vec<f32> = (0..n * k).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1e-4).collect();
     let t = Tensor::from_vec(w, (n, k), &Device::Cpu).unwrap();
-    QuantMatrix::new(Arc::new(QTensor::quantize(&t, dtype).unwrap())).unwrap()
+    Matrix::from_qtensor(&QTensor::quantize(&t, dtype).unwrap()).unwrap()
 }
 
 /// Milliseconds per call, best of `reps` after one warm-up call.
-fn time(mat: &QuantMatrix, arch: Arch, m: usize, reps: usize) -> f64 {
+fn time(mat: &Matrix, arch: Arch, m: usize, reps: usize) -> f64 {
     let x: Vec<f32> = (0..m * mat.cols()).map(|i| ((i % 13) as f32 - 6.0) * 0.1).collect();
     let mut best = f64::MAX;
     std::hint::black_box(mat.matmul_with(arch, &x, m));
@@ -29,11 +28,8 @@ fn time(mat: &QuantMatrix, arch: Arch, m: usize, reps: usize) -> f64 {
 
 /// `copies` copies of `mat`'s rows one after another: a matrix bigger than the L3 cache
 /// without quantizing that many weights.
-fn tiled(mat: &QuantMatrix, copies: usize) -> QuantMatrix {
-    let bytes = mat.bytes().repeat(copies);
-    let dims = vec![mat.rows() * copies, mat.cols()];
-    let t = candle_core::quantized::ggml_file::qtensor_from_ggml(mat.tensor().dtype(), &bytes, dims, &Device::Cpu).unwrap();
-    QuantMatrix::new(Arc::new(t)).unwrap()
+fn tiled(mat: &Matrix, copies: usize) -> Matrix {
+    Matrix::new(mat.block(), mat.rows() * copies, mat.cols(), mat.bytes().repeat(copies)).unwrap()
 }
 
 /// Plain reading speed of `MEM_BYTES` (the ceiling for weights streamed from memory).

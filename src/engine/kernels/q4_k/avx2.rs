@@ -2,7 +2,7 @@
 //! up to eight activation rows, and the one-row decode walk with software prefetch.
 
 use super::super::activations::ActRow;
-use super::super::q8_0::avx2::{hsum_tile, interleave4, pairs_to_tile, splat_f16, PREFETCH};
+use super::super::simd::avx2::{hsum_tile, interleave4, pairs_to_tile, splat_f16, PREFETCH};
 use super::{scales_and_mins_words, BLOCK_BYTES};
 use std::arch::x86_64::*;
 

@@ -12,6 +12,8 @@ use half::f16;
 
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
@@ -78,4 +80,20 @@ pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -
         }
     }
     out
+}
+
+/// One super-block's 256 weights into `out`: `d * scale * q - dmin * min` per 32.
+pub fn dequantize(block: &[u8], out: &mut [f32]) {
+    let (sc, mn) = unpack_scales(&block[4..16]);
+    let (d, dmin) = (f16_at(block, 0), f16_at(block, 2));
+    for j in 0..4 {
+        let q = &block[16 + 32 * j..16 + 32 * j + 32];
+        let (lo, hi) = out[64 * j..64 * j + 64].split_at_mut(32);
+        let (s_lo, m_lo) = (d * sc[2 * j] as f32, dmin * mn[2 * j] as f32);
+        let (s_hi, m_hi) = (d * sc[2 * j + 1] as f32, dmin * mn[2 * j + 1] as f32);
+        for ((&q, lo), hi) in q.iter().zip(lo).zip(hi) {
+            *lo = s_lo * (q & 0xF) as f32 - m_lo;
+            *hi = s_hi * (q >> 4) as f32 - m_hi;
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! them): up to four weight rows against up to four activation rows.
 
 use super::super::activations::ActRow;
-use super::super::q8_0::simd128::{decode_in_row_order, lanes_to_tile, load, reduce4, rows_f16};
+use super::super::simd::simd128::{decode_in_row_order, lanes_to_tile, load, reduce4, rows_f16, splat16};
 use super::BLOCK_BYTES;
 use core::arch::wasm32::*;
 
@@ -113,21 +113,6 @@ fn scales_mins(blk: &[u8]) -> (v128, v128) {
     // [scales lo, scales hi, mins lo, mins hi]
     let all = i32x4_shuffle::<0, 4, 1, 5>(low, high);
     (u16x8_extend_low_u8x16(all), u16x8_extend_high_u8x16(all))
-}
-
-/// Lane `S` of `v` in all eight i16 lanes (V8: two shuffles, no trip through a scalar).
-#[inline(always)]
-pub(crate) fn splat16<const S: usize>(v: v128) -> v128 {
-    match S {
-        0 => i16x8_shuffle::<0, 0, 0, 0, 0, 0, 0, 0>(v, v),
-        1 => i16x8_shuffle::<1, 1, 1, 1, 1, 1, 1, 1>(v, v),
-        2 => i16x8_shuffle::<2, 2, 2, 2, 2, 2, 2, 2>(v, v),
-        3 => i16x8_shuffle::<3, 3, 3, 3, 3, 3, 3, 3>(v, v),
-        4 => i16x8_shuffle::<4, 4, 4, 4, 4, 4, 4, 4>(v, v),
-        5 => i16x8_shuffle::<5, 5, 5, 5, 5, 5, 5, 5>(v, v),
-        6 => i16x8_shuffle::<6, 6, 6, 6, 6, 6, 6, 6>(v, v),
-        _ => i16x8_shuffle::<7, 7, 7, 7, 7, 7, 7, 7>(v, v),
-    }
 }
 
 /// `Σ scale_s · q · x` of one block (144 bytes) against its 256 activations, four i32

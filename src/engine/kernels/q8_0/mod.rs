@@ -8,6 +8,8 @@ use half::f16;
 
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
@@ -35,4 +37,12 @@ pub fn scalar<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -
         }
     }
     out
+}
+
+/// One block's 32 weights into `out`.
+pub fn dequantize(block: &[u8], out: &mut [f32]) {
+    let d = scale(block);
+    for (o, &q) in out.iter_mut().zip(&block[2..BLOCK_BYTES]) {
+        *o = d * q as i8 as f32;
+    }
 }

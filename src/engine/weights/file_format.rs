@@ -10,7 +10,7 @@ use candle_core::quantized::gguf_file::Value;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum WeightFormat {
+pub enum FileFormat {
     /// `torch.save` before PyTorch 1.6: the Hub's DialoGPT `pytorch_model.bin`.
     TorchLegacy,
     /// `torch.save` zip archive.
@@ -22,22 +22,22 @@ pub enum WeightFormat {
 /// Bytes needed to tell the formats apart.
 pub const SNIFF_LEN: usize = 16;
 
-impl WeightFormat {
+impl FileFormat {
     /// Names the format of a file from its first bytes ([`SNIFF_LEN`] are enough).
-    pub fn sniff(head: &[u8]) -> Result<WeightFormat> {
+    pub fn sniff(head: &[u8]) -> Result<FileFormat> {
         if head.starts_with(b"GGUF") {
-            return Ok(WeightFormat::Gguf);
+            return Ok(FileFormat::Gguf);
         }
         if head.starts_with(b"PK\x03\x04") {
-            return Ok(WeightFormat::TorchZip);
+            return Ok(FileFormat::TorchZip);
         }
         if head.len() >= LEGACY_MAGIC.len() && head[..LEGACY_MAGIC.len()] == LEGACY_MAGIC {
-            return Ok(WeightFormat::TorchLegacy);
+            return Ok(FileFormat::TorchLegacy);
         }
         if head.len() >= 9 {
             let n = u64::from_le_bytes(head[..8].try_into().unwrap());
             if n < (100 << 20) && head[8] == b'{' {
-                return Ok(WeightFormat::Safetensors);
+                return Ok(FileFormat::Safetensors);
             }
         }
         let cut_magic = |magic: &[u8]| head.len() < magic.len() && magic.starts_with(head);
@@ -62,10 +62,10 @@ impl WeightFormat {
 
     pub fn label(self) -> &'static str {
         match self {
-            WeightFormat::TorchLegacy => "PyTorch (legacy)",
-            WeightFormat::TorchZip => "PyTorch (zip)",
-            WeightFormat::Safetensors => "safetensors",
-            WeightFormat::Gguf => "GGUF",
+            FileFormat::TorchLegacy => "PyTorch (legacy)",
+            FileFormat::TorchZip => "PyTorch (zip)",
+            FileFormat::Safetensors => "safetensors",
+            FileFormat::Gguf => "GGUF",
         }
     }
 }
@@ -94,13 +94,13 @@ impl AnyWeightStream {
         Self { inner: Inner::Undecided(Vec::new()) }
     }
 
-    pub fn format(&self) -> Option<WeightFormat> {
+    pub fn format(&self) -> Option<FileFormat> {
         match &self.inner {
             Inner::Undecided(_) => None,
-            Inner::Legacy(_) => Some(WeightFormat::TorchLegacy),
-            Inner::Zip(_) => Some(WeightFormat::TorchZip),
-            Inner::Safetensors(_) => Some(WeightFormat::Safetensors),
-            Inner::Gguf(_) => Some(WeightFormat::Gguf),
+            Inner::Legacy(_) => Some(FileFormat::TorchLegacy),
+            Inner::Zip(_) => Some(FileFormat::TorchZip),
+            Inner::Safetensors(_) => Some(FileFormat::Safetensors),
+            Inner::Gguf(_) => Some(FileFormat::Gguf),
         }
     }
 
@@ -120,13 +120,13 @@ impl AnyWeightStream {
         if head.is_empty() {
             return Err(EngineError::Incomplete("the weight file is empty".into()));
         }
-        let format = WeightFormat::sniff(head)?;
+        let format = FileFormat::sniff(head)?;
         let head = std::mem::take(head);
         self.inner = match format {
-            WeightFormat::TorchLegacy => Inner::Legacy(LegacyTorchStream::new()),
-            WeightFormat::TorchZip => Inner::Zip(TorchZipStream::new()),
-            WeightFormat::Safetensors => Inner::Safetensors(SafetensorsStream::new()),
-            WeightFormat::Gguf => Inner::Gguf(GgufStream::new()),
+            FileFormat::TorchLegacy => Inner::Legacy(LegacyTorchStream::new()),
+            FileFormat::TorchZip => Inner::Zip(TorchZipStream::new()),
+            FileFormat::Safetensors => Inner::Safetensors(SafetensorsStream::new()),
+            FileFormat::Gguf => Inner::Gguf(GgufStream::new()),
         };
         Ok(Some(head))
     }

@@ -1,9 +1,9 @@
 //! Keys and values of past positions for one attention layer, preallocated for the whole
 //! context so that decoding never reallocates or copies the history.
 
+use super::super::parallel::{self, Disjoint};
+use super::attend;
 use crate::engine::error::{EngineError, Result};
-use super::attention::attend;
-use crate::engine::kernels::parallel::{self, Disjoint};
 
 pub struct KvCache {
     /// `[n_head, capacity, head_dim]`, filled up to `len`.
@@ -16,16 +16,16 @@ pub struct KvCache {
 }
 
 impl KvCache {
-    pub fn new(n_head: usize, capacity: usize, head_dim: usize) -> Result<Self> {
+    pub fn new(n_head: usize, capacity: usize, head_dim: usize) -> Self {
         let size = n_head * capacity * head_dim;
-        Ok(Self {
+        Self {
             k: vec![0.0; size],
             v: vec![0.0; size],
             len: 0,
             capacity,
             n_head,
             head_dim,
-        })
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -67,7 +67,7 @@ impl KvCache {
     /// Causal attention of the `s` newest positions, whose keys and values `append_qkv` has
     /// just cached: `qkv` is the same fused projection (`[s, 3 * n_embd]`, queries first),
     /// `out` receives `[s, n_embd]`. Query `i` sees every position up to its own. Done query
-    /// by query straight over the cache (`attention.rs`): a turn late in a long conversation
+    /// by query straight over the cache ([`attend`]): a turn late in a long conversation
     /// then costs little more than the first one. Heads are independent, so a prompt or a
     /// long context splits them across the native threads.
     pub fn attend_new(&self, qkv: &[f32], s: usize, out: &mut [f32]) {
@@ -97,50 +97,4 @@ impl KvCache {
 thread_local! {
     /// Attention weights of one query over the cached positions, kept per thread.
     static WEIGHTS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Checks `append_qkv` + `attend_new` against the plain formula (`attention::reference`) on
-/// random rows, feeding the cache `steps` positions at a time: for the native tests and the
-/// wasm kernel checks (which run the simd128 loops). Returns the first mismatch.
-#[doc(hidden)]
-pub fn check_against_reference(n_head: usize, hd: usize, steps: &[usize]) -> std::result::Result<(), String> {
-    let e = n_head * hd;
-    let total: usize = steps.iter().sum();
-    let mut seed = 0x2545_F491_u64;
-    let mut rand = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % 2001) as f32 / 1000.0 - 1.0
-    };
-    let all: Vec<Vec<f32>> = (0..total).map(|_| (0..3 * e).map(|_| rand()).collect()).collect();
-    let mut cache = KvCache::new(n_head, total, hd).map_err(|e| e.to_string())?;
-    let mut from = 0;
-    for &count in steps {
-        let qkv: Vec<f32> = all[from..from + count].concat();
-        cache.append_qkv(&qkv, count).map_err(|e| e.to_string())?;
-        let mut out = vec![0f32; count * e];
-        cache.attend_new(&qkv, count, &mut out);
-        for i in 0..count {
-            let want = super::attention::reference(&all, n_head, hd, from, i);
-            for (g, w) in out[i * e..(i + 1) * e].iter().zip(&want) {
-                if (*g as f64 - w).abs() >= 1e-5 {
-                    return Err(format!("query {} of {count} after {from}: {g} vs {w}", from + i));
-                }
-            }
-        }
-        from += count;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    /// A prompt after cached turns (large enough to be split across threads), then decode
-    /// steps; heads of 64 (DialoGPT's) and of 24 (the narrow-width loops).
-    #[test]
-    fn attention_matches_the_formula() {
-        super::check_against_reference(4, 64, &[41, 47, 1, 2]).unwrap();
-        super::check_against_reference(3, 24, &[9, 1, 5]).unwrap();
-    }
 }

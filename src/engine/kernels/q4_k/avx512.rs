@@ -1,18 +1,12 @@
-//! Prompt tiles for x86_64 CPUs with AVX-512 (BW and VNNI): the AVX2 tiles' formulation
-//! (`q4_k::avx2`, `q8_0::avx2`: weight rows side by side in each register, activations
-//! broadcast to all of them) widened to eight weight rows per 512-bit register.
-//!
-//! - q4_K: the sub-block scales are applied by `vpdpwssd` (multiply, add pairs and accumulate
-//!   in one instruction). Per 64 weights and activation row, 8 `maddubs`, 6 i16 adds and
-//!   2 `vpdpwssd` serve eight rows, where the AVX2 tile spends 18 instructions on four.
-//! - q8_0: `vpdpbusd` multiplies 64 bytes and accumulates, with the sign of each weight moved
-//!   onto its activation (a masked subtract: AVX-512 has no byte `sign`), 3 instructions per
-//!   64 products where AVX2 needs 5 per 32.
-//!
-//! Decode (one activation row) stays on the AVX2 paths: it waits on memory, not arithmetic.
+//! q4_K prompt tiles for x86_64 CPUs with AVX-512 (BW and VNNI): the AVX2 interleaved tile
+//! widened to eight weight rows per register, the sub-block scales applied by `vpdpwssd`
+//! (multiply, add pairs and accumulate in one instruction). Per 64 weights and activation
+//! row, 8 `maddubs`, 6 i16 adds and 2 `vpdpwssd` serve eight rows, where the AVX2 tile
+//! spends 18 instructions on four. Decode stays on the AVX2 path.
 
-use super::activations::ActRow;
-use super::{q4_k, q8_0};
+use super::super::activations::ActRow;
+use super::super::simd::avx512::{interleave8, pairs_to_tile8};
+use super::BLOCK_BYTES;
 use std::arch::x86_64::*;
 
 /// q4_K weights: eight-row tiles here, anything else on the AVX2 kernel.
@@ -21,108 +15,19 @@ use std::arch::x86_64::*;
 /// The CPU must support AVX-512 F/BW/VNNI, AVX2, FMA and F16C; every row holds
 /// `x[0].d.len()` super-blocks.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-pub unsafe fn q4_k_tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
+pub unsafe fn tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
     if R == 8 && C > 1 {
-        let out = q4_k_interleaved8::<C>(w[..].try_into().unwrap(), x);
+        let out = interleaved8::<C>(w[..].try_into().unwrap(), x);
         return std::array::from_fn(|r| out[r]);
     }
-    q4_k::avx2::tile::<R, C>(w, x)
-}
-
-/// q8_0 weights: eight-row tiles here, anything else on the AVX2 kernel.
-///
-/// # Safety
-/// As for [`q4_k_tile`], with `x[0].d.len()` blocks of 32.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-pub unsafe fn q8_0_tile<const R: usize, const C: usize>(w: &[&[u8]; R], x: &[ActRow; C]) -> [[f32; C]; R] {
-    if R == 8 && C > 1 {
-        let out = q8_0_interleaved8::<C>(w[..].try_into().unwrap(), x);
-        return std::array::from_fn(|r| out[r]);
-    }
-    q8_0::avx2::tile::<R, C>(w, x)
-}
-
-/// The f16 scales opening eight rows' blocks as f32 lanes `[r0 r0 r1 r1 … r7 r7]`, lined up
-/// with the i32 lanes of an interleaved tile.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-unsafe fn f16_pairs8(blk: &[*const u8; 8]) -> __m512 {
-    let h = |r: usize| (blk[r] as *const i16).read_unaligned();
-    _mm512_cvtph_ps(_mm256_setr_epi16(h(0), h(0), h(1), h(1), h(2), h(2), h(3), h(3), h(4), h(4), h(5), h(5), h(6), h(6), h(7), h(7)))
-}
-
-/// `out[r][c]`: the sum of lanes `2r` and `2r + 1` of `acc[c]`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-unsafe fn pairs_to_tile8<const C: usize>(acc: &[__m512; C]) -> [[f32; C]; 8] {
-    let mut out = [[0f32; C]; 8];
-    for c in 0..C {
-        let mut lanes = [0f32; 16];
-        _mm512_storeu_ps(lanes.as_mut_ptr(), acc[c]);
-        for r in 0..8 {
-            out[r][c] = lanes[2 * r] + lanes[2 * r + 1];
-        }
-    }
-    out
-}
-
-/// Eight q8_0 weight rows against `C` activation rows: per block, the four 8-byte units of
-/// all eight rows (`interleave8`) meet 8 activations broadcast to all rows; row `r` owns i32
-/// lanes `2r`, `2r + 1`, so one float step per block and column serves the eight rows.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-unsafe fn q8_0_interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> [[f32; C]; 8] {
-    let nb = x[0].d.len();
-    let zero = _mm512_setzero_si512();
-    let mut acc = [_mm512_setzero_ps(); C];
-    for b in 0..nb {
-        let blk: [*const u8; 8] = std::array::from_fn(|r| w[r].as_ptr().add(b * q8_0::BLOCK_BYTES));
-        let wd = f16_pairs8(&blk);
-        let units = interleave8(blk.map(|p| _mm256_loadu_si256(p.add(2) as *const __m256i)));
-        // |w| as unsigned bytes (|-128| = 128 fits), and where w < 0, for the activations.
-        let negative = units.map(|u| _mm512_movepi8_mask(u));
-        let magnitude = units.map(|u| _mm512_abs_epi8(u));
-        for c in 0..C {
-            let xp = x[c].qs.as_ptr().add(b * 32) as *const i64;
-            let mut sum = zero;
-            for t in 0..4 {
-                let xv = _mm512_set1_epi64(xp.add(t).read_unaligned());
-                // x with the sign of w (activations are within ±127, so -x fits).
-                let signed = _mm512_mask_sub_epi8(xv, negative[t], zero, xv);
-                sum = _mm512_dpbusd_epi32(sum, magnitude[t], signed);
-            }
-            let scale = _mm512_mul_ps(wd, _mm512_set1_ps(*x[c].d.get_unchecked(b)));
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[c]);
-        }
-    }
-    pairs_to_tile8(&acc)
-}
-
-/// 32 bytes of each of eight rows, regrouped so that register `t` holds bytes `8t..8t+8` of
-/// rows 0..8 in order (an 8x4 transpose of 8-byte units).
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-unsafe fn interleave8(q: [__m256i; 8]) -> [__m512i; 4] {
-    let pair = |a: __m256i, b: __m256i| _mm512_inserti64x4::<1>(_mm512_castsi256_si512(a), b);
-    let (z01, z23, z45, z67) = (pair(q[0], q[1]), pair(q[2], q[3]), pair(q[4], q[5]), pair(q[6], q[7]));
-    // Units 0 and 1 (resp. 2 and 3) of four rows: [a.t b.t c.t d.t | a.t+1 b.t+1 c.t+1 d.t+1].
-    let even = _mm512_setr_epi64(0, 4, 8, 12, 1, 5, 9, 13);
-    let odd = _mm512_setr_epi64(2, 6, 10, 14, 3, 7, 11, 15);
-    let (p01, p23) = (_mm512_permutex2var_epi64(z01, even, z23), _mm512_permutex2var_epi64(z01, odd, z23));
-    let (q01, q23) = (_mm512_permutex2var_epi64(z45, even, z67), _mm512_permutex2var_epi64(z45, odd, z67));
-    // Lower halves of both, then upper halves: rows 0..4 then 4..8 of one unit.
-    [
-        _mm512_shuffle_i64x2::<0x44>(p01, q01),
-        _mm512_shuffle_i64x2::<0xEE>(p01, q01),
-        _mm512_shuffle_i64x2::<0x44>(p23, q23),
-        _mm512_shuffle_i64x2::<0xEE>(p23, q23),
-    ]
+    super::avx2::tile::<R, C>(w, x)
 }
 
 /// Eight q4_K weight rows against `C` activation rows. Row `r` owns i16 lanes `4r..4r+4` after
 /// `maddubs` and i32 lanes `2r`, `2r+1` after the scales are applied, so each 128-bit lane
 /// holds two rows, as in the AVX2 tile.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-unsafe fn q4_k_interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> [[f32; C]; 8] {
+unsafe fn interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> [[f32; C]; 8] {
     let nb = x[0].d.len();
     let m4 = _mm512_set1_epi8(0x0F);
     // For sub-block s: in each 128-bit lane, i16 lanes 0..4 take byte s (the lane's first
@@ -142,7 +47,7 @@ unsafe fn q4_k_interleaved8<const C: usize>(w: &[&[u8]; 8], x: &[ActRow; C]) -> 
     let six = SixBit::new();
     let mut acc = [_mm512_setzero_ps(); C];
     for sb in 0..nb {
-        let blk: [*const u8; 8] = std::array::from_fn(|r| w[r].as_ptr().add(sb * q4_k::BLOCK_BYTES));
+        let blk: [*const u8; 8] = std::array::from_fn(|r| w[r].as_ptr().add(sb * BLOCK_BYTES));
         let (h_lo, h_hi) = headers8(&blk);
         let (scales, mins) = six.split(h_lo, h_hi);
         let mins: [__m512i; 4] = std::array::from_fn(|k| _mm512_shuffle_epi8(mins, spread[k]));
@@ -199,7 +104,7 @@ unsafe fn headers8(blk: &[*const u8; 8]) -> (__m512i, __m512i) {
 }
 
 /// Unpacks q4_K's 6-bit scales and mins for eight rows at once: the word formula of
-/// [`q4_k::scales_and_mins_words`] applied to every 128-bit lane (one row's header).
+/// [`super::scales_and_mins_words`] applied to every 128-bit lane (one row's header).
 struct SixBit {
     shift: __m512i,
     keep: __m512i,

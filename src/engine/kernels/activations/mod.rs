@@ -101,7 +101,7 @@ fn round_even(v: f32) -> f32 {
 fn quantize_block(xb: &[f32], qb: &mut [i8]) -> f32 {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     if xb.len() % 16 == 0 {
-        return simd::quantize_block(xb, qb);
+        return simd128::quantize_block(xb, qb);
     }
     // A comparison, not f32::max: on wasm32 that is a call to fmaxf per element.
     let amax = xb.iter().fold(0f32, |a, v| if v.abs() > a { v.abs() } else { a });
@@ -112,89 +112,11 @@ fn quantize_block(xb: &[f32], qb: &mut [i8]) -> f32 {
     amax / 127.0
 }
 
-/// x86_64: `quantize_block` in AVX2 lanes, bit for bit the scalar result (the same multiply,
-/// rounding adds and clamp per quant; max is order-free; NaN quants become 0 as `as i8` makes
-/// them). The compiler leaves the scalar loop's max and float-to-i8 steps unvectorized: 7 %
-/// of a prompt's time.
+
 #[cfg(target_arch = "x86_64")]
-pub(crate) mod avx2 {
-    use std::arch::x86_64::*;
-
-    /// # Safety
-    /// The CPU must support AVX2; `xb.len()` is a multiple of 32 and equals `qb.len()`.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn quantize_block(xb: &[f32], qb: &mut [i8]) -> f32 {
-        assert!(xb.len() % 32 == 0 && qb.len() == xb.len());
-        let n = xb.len();
-        let p = xb.as_ptr();
-        let sign = _mm256_set1_ps(-0.0);
-        let mut m = _mm256_setzero_ps();
-        for i in (0..n).step_by(8) {
-            // max(|v|, m) returns m when |v| is NaN: NaN is skipped, as by the scalar comparison.
-            m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(p.add(i))), m);
-        }
-        let m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps::<1>(m));
-        let m2 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        let amax = _mm_cvtss_f32(_mm_max_ss(m2, _mm_shuffle_ps::<1>(m2, m2)));
-        let id = _mm256_set1_ps(if amax > 0.0 { 127.0 / amax } else { 0.0 });
-        let magic = _mm256_set1_ps(12_582_912.0);
-        let (lo, hi) = (_mm256_set1_ps(-127.0), _mm256_set1_ps(127.0));
-        let quant = |at: usize| {
-            let r = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(p.add(at)), id), magic), magic);
-            let r = _mm256_and_ps(r, _mm256_cmp_ps::<_CMP_ORD_Q>(r, r)); // NaN -> 0
-            _mm256_cvttps_epi32(_mm256_max_ps(_mm256_min_ps(r, hi), lo))
-        };
-        // The packs work within 128-bit halves: 4-byte groups come out in the order 0 2 4 6 1 3 5 7.
-        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-        for i in (0..n).step_by(32) {
-            let a = _mm256_packs_epi32(quant(i), quant(i + 8));
-            let b = _mm256_packs_epi32(quant(i + 16), quant(i + 24));
-            let q = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(a, b), order);
-            _mm256_storeu_si256(qb.as_mut_ptr().add(i) as *mut __m256i, q);
-        }
-        amax / 127.0
-    }
-}
-
-/// wasm32: `quantize_block` in simd128 lanes, with the same result bit for bit (max is
-/// order-free; each quant is the same multiply, rounding adds and clamp; NaN still gives 0).
+pub(crate) mod avx2;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd {
-    use core::arch::wasm32::*;
-
-    #[inline(always)]
-    pub fn quantize_block(xb: &[f32], qb: &mut [i8]) -> f32 {
-        assert!(xb.len() % 16 == 0 && qb.len() == xb.len());
-        let p = xb.as_ptr() as *const v128;
-        let n = xb.len() / 4;
-        // SAFETY: i < n vectors of 4 f32 inside `xb`; wasm loads need no alignment.
-        let at = |i: usize| unsafe { p.add(i).read_unaligned() };
-        // pmax(a, b) is `a < b ? b : a`: one instruction, and a NaN `b` is skipped as the
-        // scalar comparison skips it.
-        let mut m = f32x4_splat(0.0);
-        for i in 0..n {
-            m = f32x4_pmax(m, f32x4_abs(at(i)));
-        }
-        let m = f32x4_pmax(m, i32x4_shuffle::<2, 3, 0, 1>(m, m));
-        let amax = f32x4_extract_lane::<0>(f32x4_pmax(m, i32x4_shuffle::<1, 0, 3, 2>(m, m)));
-        let id = f32x4_splat(if amax > 0.0 { 127.0 / amax } else { 0.0 });
-        let magic = f32x4_splat(12_582_912.0);
-        let (lo, hi) = (f32x4_splat(-127.0), f32x4_splat(127.0));
-        let quant = |v: v128| {
-            let r = f32x4_sub(f32x4_add(f32x4_mul(v, id), magic), magic);
-            // Clamp; pmin/pmax keep a NaN `r` (first operand), which truncates to 0 as `as i8` does.
-            i32x4_trunc_sat_f32x4(f32x4_pmax(f32x4_pmin(r, hi), lo))
-        };
-        for i in 0..n / 4 {
-            let a = i16x8_narrow_i32x4(quant(at(4 * i)), quant(at(4 * i + 1)));
-            let b = i16x8_narrow_i32x4(quant(at(4 * i + 2)), quant(at(4 * i + 3)));
-            // SAFETY: 16 quants at 16i inside `qb`.
-            unsafe { (qb.as_mut_ptr().add(16 * i) as *mut v128).write_unaligned(i8x16_narrow_i16x8(a, b)) };
-        }
-        amax / 127.0
-    }
-}
+mod simd128;
 
 impl QuantActs {
     pub fn empty(format: ActFormat) -> Self {
@@ -247,15 +169,6 @@ impl QuantActs {
         let nb = self.k / self.format.block();
         let bsums = if self.format == ActFormat::Q8K { &self.bsums[i * self.k / 16..(i + 1) * self.k / 16] } else { &[] };
         ActRow { qs: &self.qs[i * self.k..(i + 1) * self.k], d: &self.d[i * nb..(i + 1) * nb], bsums, xs: &[] }
-    }
-
-    /// The values the kernels actually multiply, `[m, k]` (for tests).
-    pub fn dequantize(&self) -> Vec<f32> {
-        if self.format == ActFormat::F32 {
-            return self.xs.clone();
-        }
-        let block = self.format.block();
-        self.qs.chunks_exact(block).zip(&self.d).flat_map(|(q, d)| q.iter().map(move |&v| v as f32 * d)).collect()
     }
 }
 
