@@ -23,10 +23,14 @@ export class ChatPage {
 
   /** Waits until the model is ready or failed; returns `ready` or `error`. */
   async settled(timeout = TIMEOUT) {
-    return this.tab.waitFor(() => {
-      const s = document.querySelector('.app')?.dataset.status;
-      return s === 'ready' || s === 'error' ? s : null;
-    }, null, { timeout, what: 'the model to be ready or fail' });
+    try {
+      return await this.tab.waitFor(() => {
+        const s = document.querySelector('.app')?.dataset.status;
+        return s === 'ready' || s === 'error' ? s : null;
+      }, null, { timeout, what: 'the model to be ready or fail' });
+    } catch (e) {
+      throw new Error(`${e.message}; the page says: ${await this.status().catch((x) => x.message)}`);
+    }
   }
 
   async ready() {

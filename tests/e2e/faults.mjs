@@ -431,10 +431,10 @@ async function main() {
     }, { expectErrors: /injected fault/ });
 
     await check('the worker is terminated mid-reply (no error event): the watchdog restarts it', async () => {
-      await app.goto(base + query());
+      // Replies as long as the context allows, so the worker is surely mid-reply.
+      await app.goto(base + query().replace('max_new_tokens=12', 'max_new_tokens=1000'));
       await app.ready();
       await app.newChat();
-      await app.setting('Max new tokens', 200);
       await app.say(conversation[0].user);
       await tab.waitFor(() => document.querySelector('[data-author="bot"]')?.dataset.state === 'streaming', null, { interval: 5, what: 'streaming' });
       await app.terminateWorker();

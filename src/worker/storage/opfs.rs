@@ -187,7 +187,20 @@ pub async fn abort(pending: Pending) {
 async fn remove_in(dir: &FileSystemDirectoryHandle, key: &str) {
     // Metadata first: a body without it is never read.
     for name in [meta_name(key), body_name(key)] {
-        let _ = JsFuture::from(dir.remove_entry(&name)).await;
+        // A file still open (a read or write that has not let go yet) refuses removal for a
+        // moment: try again a few times before leaving it (without its metadata, it is never read).
+        for attempt in 1..=4 {
+            let Err(e) = JsFuture::from(dir.remove_entry(&name)).await else { break };
+            let what = Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
+            if what == "NotFoundError" {
+                break;
+            }
+            if attempt == 4 {
+                web_sys::console::warn_1(&format!("could not remove {name}: {what} {}", js_message(&e)).into());
+            } else {
+                crate::worker::fetch::sleep(100 * attempt).await;
+            }
+        }
     }
 }
 

@@ -10,7 +10,12 @@
 (() => {
   const e2e = (window.__e2e = { errors: [], downloads: [], clipboard: [], workers: [], longTasks: null });
 
+  // A page being left aborts what it still loads; some engines (WebKit) report that as errors.
+  let leaving = false;
+  addEventListener('pagehide', () => (leaving = true));
+  addEventListener('beforeunload', () => (leaving = true));
   const report = (kind, text) => {
+    if (leaving) return;
     const entry = { kind, text: String(text), url: location.href, at: Date.now() };
     e2e.errors.push(entry);
     try {

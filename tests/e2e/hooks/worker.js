@@ -5,9 +5,11 @@
 //   is hidden from the app), and the next message then raises an uncaught error inside the
 //   worker while the app handles that message as usual, as a wasm trap mid-turn would.
 (() => {
+  // Sent a little later: a worker ended with its page (which aborts its loads, an error in
+  // some engines) is gone by then and sends nothing.
   const report = (kind, text) => {
     const entry = { kind: `worker ${kind}`, text: String(text), url: self.location.href, at: Date.now() };
-    fetch('/__e2e/error', { method: 'POST', body: JSON.stringify(entry), keepalive: true }).catch(() => {});
+    setTimeout(() => fetch('/__e2e/error', { method: 'POST', body: JSON.stringify(entry), keepalive: true }).catch(() => {}), 300);
   };
   self.addEventListener('error', (e) => report('uncaught error', e.message || e.error));
   self.addEventListener('unhandledrejection', (e) => report('unhandled rejection', (e.reason && (e.reason.stack || e.reason.message)) || e.reason));
