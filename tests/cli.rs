@@ -54,6 +54,37 @@ fn quantize_to_gguf_then_chat_from_it() {
 }
 
 #[test]
+fn quantize_into_shards_then_chat_from_the_first() {
+    let dir = temp("shards");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_path = dir.join("tiny-f32.gguf");
+    // 2 MB: the first shard holds the metadata (the 1.7 MB tokenizer) alone, the rest follows.
+    let out = dialogpt(&["quantize", hub_dir().to_str().unwrap(), out_path.to_str().unwrap(), "--type", "f32", "--split-max-size", "2M"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    let n = names.len();
+    assert!(n >= 3, "{names:?}");
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(name, &format!("tiny-f32-{:05}-of-{n:05}.gguf", i + 1));
+    }
+    let first = dir.join(&names[0]);
+    assert_script_matches_reference(first.to_str().unwrap(), "q8_0");
+
+    // Only the first shard starts a model; a missing shard is named.
+    let out = dialogpt(&["chat", "--model", dir.join(&names[1]).to_str().unwrap(), "--script", "/dev/null"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(&format!("shard 2 of {n}")) && err.contains(&names[0]), "{err}");
+    std::fs::remove_file(dir.join(&names[n - 1])).unwrap();
+    let out = dialogpt(&["chat", "--model", first.to_str().unwrap(), "--script", "/dev/null"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(&names[n - 1]), "{err}");
+    let out = dialogpt(&["quantize", hub_dir().to_str().unwrap(), out_path.to_str().unwrap(), "--split-max-size", "24MiB"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("24M"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn bench_reports_speed_and_memory() {
     let out = dialogpt(&["bench", "--model", hub_dir().to_str().unwrap(), "--prompt-tokens", "16", "--gen-tokens", "8", "--runs", "1", "--json", "--threads", "1"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -7,6 +7,7 @@ pub mod model_files;
 pub mod peak_alloc;
 pub mod quantize;
 
+use crate::engine::weights::gguf_split::parse_split_size;
 use crate::engine::{GenerationConfig, Quantization};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -99,6 +100,10 @@ pub struct QuantizeArgs {
     /// Model name stored in the GGUF metadata (default: the input's name).
     #[arg(long)]
     pub name: Option<String>,
+    /// Write llama.cpp's split GGUF instead of one file: OUT-00001-of-0000N.gguf, … each at
+    /// most this size (M = 10^6 bytes, G = 10^9; e.g. 24M for a 25 MiB per-file host limit).
+    #[arg(long, value_parser = parse_split_size)]
+    pub split_max_size: Option<u64>,
 }
 
 #[derive(Args)]

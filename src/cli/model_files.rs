@@ -2,6 +2,7 @@
 //! the engine's loader, the same way the browser streams a download.
 
 use crate::engine::weights::file_format::FileFormat;
+use crate::engine::weights::gguf_split::ShardName;
 use crate::engine::{EngineError, Gpt2Config, Gpt2Tokenizer, HubParts, LoadedModel, ModelLoader, Quantization, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -56,24 +57,44 @@ pub fn locate(path: &Path) -> Result<(PathBuf, Option<HubParts>)> {
     Ok((path.to_path_buf(), hub_parts(dir)?))
 }
 
-/// Loads a model from disk, streaming the weights in 1 MiB chunks.
+/// Loads a model from disk, streaming the weights in 1 MiB chunks; a split GGUF is read
+/// from its first shard on, every shard in order.
 pub fn load_model(path: &Path, quant: Quantization) -> Result<LoadedModel> {
     let (weights, hub) = locate(path)?;
-    let mut file = std::fs::File::open(&weights)
-        .map_err(|e| EngineError::InvalidInput(format!("cannot open {}: {e}", weights.display())))?;
+    let files = match ShardName::parse(&weights.to_string_lossy()) {
+        Some(shard) => {
+            shard.require_first()?;
+            shard.all().into_iter().map(PathBuf::from).collect()
+        }
+        None => vec![weights],
+    };
     let mut head = [0u8; 16];
-    let n = file.read(&mut head)?;
+    let n = open(&files[0])?.read(&mut head)?;
     let format = FileFormat::sniff(&head[..n])?;
     let hub = if format == FileFormat::Gguf { None } else { hub };
     let mut loader = ModelLoader::new(hub, quant);
-    loader.push(&head[..n])?;
     let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
+    for (i, path) in files.iter().enumerate() {
+        if i > 0 {
+            loader.next_shard().map_err(|e| named(&files[i - 1], e))?;
         }
-        loader.push(&buf[..n])?;
+        let mut file = open(path)?;
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            loader.push(&buf[..n]).map_err(|e| named(path, e))?;
+        }
     }
-    loader.finish()
+    loader.finish().map_err(|e| if files.len() > 1 { named(files.last().expect("one at least"), e) } else { e })
+}
+
+fn open(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| EngineError::InvalidInput(format!("cannot open {}: {e}", path.display())))
+}
+
+/// An error of one shard, with the shard's file named.
+fn named(path: &Path, e: EngineError) -> EngineError {
+    EngineError::InvalidInput(format!("{}: {e}", path.display()))
 }

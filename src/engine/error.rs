@@ -18,6 +18,9 @@ pub enum EngineError {
     Tokenizer(String),
     #[error("{0}")]
     InvalidInput(String),
+    /// A split GGUF whose shards do not make one model.
+    #[error("{0}")]
+    Shard(String),
     #[error("the download ended early: {0}")]
     Incomplete(String),
     #[error("out of memory: {0}; try a smaller model or q4_k")]

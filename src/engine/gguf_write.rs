@@ -1,13 +1,15 @@
 //! Writes a loaded (usually quantized) model as a GGUF file: what the browser caches and
-//! what a static site can host next to the app. llama.cpp's tools read it too.
+//! what a static site can host next to the app. llama.cpp's tools read it too, in one file
+//! or in llama.cpp's split layout for hosts that limit file sizes.
 
 use super::config::Gpt2Config;
-use super::error::Result;
+use super::error::{EngineError, Result};
 use super::gguf_meta::gguf_metadata;
 use super::tokenizer::Gpt2Tokenizer;
+use super::weights::gguf_split::{plan_shards, split_identity, split_metadata};
 use super::weights::names::required_names;
 use super::weights::store::WeightStore;
-use candle_core::quantized::gguf_file;
+use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::QTensor;
 use std::io::{Cursor, Seek, Write};
 
@@ -17,19 +19,84 @@ pub fn write_gguf(cfg: &Gpt2Config, tok: &Gpt2Tokenizer, store: &WeightStore, na
     Ok(out.into_inner())
 }
 
-/// Streams the GGUF file into `out` tensor by tensor (e.g. straight into browser storage),
-/// so the model is never held twice in memory.
-pub fn write_gguf_to<W: Write + Seek>(cfg: &Gpt2Config, tok: &Gpt2Tokenizer, store: &WeightStore, name: &str, out: &mut W) -> Result<()> {
-    let metadata = gguf_metadata(cfg, tok, store.quant(), name);
-    let md_refs: Vec<(&str, &gguf_file::Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+/// The model's tensors in the order they are written.
+fn tensors_in_order<'s>(cfg: &Gpt2Config, store: &'s WeightStore) -> Result<Vec<(String, &'s QTensor)>> {
     let mut names = required_names(cfg.n_layer);
     if store.get("output.weight").is_some() {
         names.push("output.weight".into());
     }
-    let tensors: Vec<(&str, &QTensor)> = names
-        .iter()
-        .map(|n| store.get(n).map(|t| (n.as_str(), t)).ok_or_else(|| super::error::EngineError::MissingTensor(n.clone())))
-        .collect::<Result<_>>()?;
-    gguf_file::write(out, &md_refs, &tensors)?;
+    names
+        .into_iter()
+        .map(|n| match store.get(&n) {
+            Some(t) => Ok((n, t)),
+            None => Err(EngineError::MissingTensor(n)),
+        })
+        .collect()
+}
+
+fn write_one<W: Write + Seek>(out: &mut W, metadata: &[(String, Value)], tensors: &[(String, &QTensor)]) -> Result<()> {
+    let md: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let ts: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+    gguf_file::write(out, &md, &ts)?;
     Ok(())
+}
+
+/// Streams the GGUF file into `out` tensor by tensor (e.g. straight into browser storage),
+/// so the model is never held twice in memory.
+pub fn write_gguf_to<W: Write + Seek>(cfg: &Gpt2Config, tok: &Gpt2Tokenizer, store: &WeightStore, name: &str, out: &mut W) -> Result<()> {
+    write_one(out, &gguf_metadata(cfg, tok, store.quant(), name), &tensors_in_order(cfg, store)?)
+}
+
+/// GGUF keeps tensor data 32-byte aligned.
+fn padded(n: u64) -> u64 {
+    n.div_ceil(32) * 32
+}
+
+/// Bytes a header with `metadata` and no tensors takes (alignment padding included).
+fn header_bytes(metadata: &[(String, Value)]) -> Result<u64> {
+    let mut out = Cursor::new(Vec::new());
+    write_one(&mut out, metadata, &[])?;
+    Ok(out.into_inner().len() as u64)
+}
+
+/// Writes the model as llama.cpp's split GGUF, shards of at most `max_bytes` each (only a
+/// single tensor larger than that gets a larger shard of its own). `open(no, count)` gives
+/// the writer for shard `no` (from 1) of `count`. Returns the shard count.
+pub fn write_gguf_shards<W: Write + Seek>(
+    cfg: &Gpt2Config,
+    tok: &Gpt2Tokenizer,
+    store: &WeightStore,
+    name: &str,
+    max_bytes: u64,
+    mut open: impl FnMut(usize, usize) -> Result<W>,
+) -> Result<usize> {
+    let tensors = tensors_in_order(cfg, store)?;
+    let model_md = gguf_metadata(cfg, tok, store.quant(), name);
+    let with_split = |no: usize, count: usize, model: bool, id: &str| {
+        let mut md = if model { model_md.clone() } else { Vec::new() };
+        md.extend(split_metadata(no, count, tensors.len(), id));
+        md
+    };
+    let id_len = split_identity(&[], &[]).len();
+    let no_id = "0".repeat(id_len);
+    // A header's size with its tensor table: the table entries are counted per tensor, and
+    // up to 32 bytes of padding are added once.
+    let header = (header_bytes(&with_split(0, 1, true, &no_id))? + 32, header_bytes(&with_split(0, 1, false, &no_id))? + 32);
+    let sizes: Vec<(u64, u64)> = tensors
+        .iter()
+        .map(|(n, t)| {
+            let entry = 8 + n.len() as u64 + 4 + 8 * t.shape().dims().len() as u64 + 4 + 8;
+            (entry, padded(t.storage_size_in_bytes() as u64))
+        })
+        .collect();
+    let plan = plan_shards(header, &sizes, max_bytes);
+    let described: Vec<(&str, String, &[usize])> =
+        tensors.iter().map(|(n, t)| (n.as_str(), format!("{:?}", t.dtype()), t.shape().dims())).collect();
+    let id = split_identity(&described, &plan);
+    for (i, range) in plan.iter().enumerate() {
+        let mut out = open(i + 1, plan.len())?;
+        write_one(&mut out, &with_split(i, plan.len(), i == 0, &id), &tensors[range.clone()])?;
+        out.flush()?;
+    }
+    Ok(plan.len())
 }

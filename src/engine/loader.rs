@@ -4,7 +4,7 @@
 use super::config::Gpt2Config;
 use super::error::{EngineError, Result};
 use super::gguf_meta::{config_from_gguf, tokenizer_from_gguf};
-use super::gguf_write::{write_gguf, write_gguf_to};
+use super::gguf_write::{write_gguf, write_gguf_shards, write_gguf_to};
 use super::model::Gpt2Model;
 use super::quantize::Quantization;
 use super::session::ChatSession;
@@ -61,6 +61,12 @@ impl ModelLoader {
         self.stream.push(bytes, &mut self.store)
     }
 
+    /// The weight file pushed so far is complete and the next shard of a split GGUF
+    /// (`…-00002-of-0000N.gguf`) follows.
+    pub fn next_shard(&mut self) -> Result<()> {
+        self.stream.next_shard(&mut self.store)
+    }
+
     pub fn finish(mut self) -> Result<LoadedModel> {
         self.stream.finish(&mut self.store)?;
         let format = self.stream.format().expect("finish decided the format");
@@ -112,6 +118,17 @@ impl LoadedModel {
     /// Streams the same GGUF file into `out` without building it in memory first.
     pub fn write_gguf<W: std::io::Write + std::io::Seek>(&self, name: &str, out: &mut W) -> Result<()> {
         write_gguf_to(&self.config, &self.tokenizer, &self.store, name, out)
+    }
+
+    /// Writes llama.cpp's split GGUF: shards of at most `max_bytes`, `open(no, count)` giving
+    /// the writer of shard `no` (from 1). Returns the shard count.
+    pub fn write_gguf_shards<W: std::io::Write + std::io::Seek>(
+        &self,
+        name: &str,
+        max_bytes: u64,
+        open: impl FnMut(usize, usize) -> Result<W>,
+    ) -> Result<usize> {
+        write_gguf_shards(&self.config, &self.tokenizer, &self.store, name, max_bytes, open)
     }
 
     pub fn into_session(self) -> Result<ChatSession> {

@@ -11,6 +11,7 @@ use super::device::{suggest, Suggestion};
 use super::embed::AllowList;
 use super::format::RateMeter;
 use super::params::UrlParams;
+use super::site_config::SiteConfig;
 use super::persist::{SavedChat, CHAT_KEY, DRAFT_KEY};
 use super::status::LoadStatus;
 use crate::worker::protocol::{FromWorker, GenerationConfig, LoadRequest, ModelInfo, ModelSizes, ModelSource, Quantization, StoredListing, ToWorker};
@@ -59,6 +60,8 @@ pub enum Msg {
     Host(String, Option<String>),
     /// Once a second: is the worker still answering?
     Watchdog,
+    /// `dialogpt-site.json`, when the site has one.
+    SiteConfig(Option<Result<SiteConfig, String>>),
 }
 
 pub struct App {
@@ -166,11 +169,27 @@ impl Component for App {
         // A model in the URL starts loading at once (the bridge queues until the worker is up).
         if let Some(model) = app.params.model.clone() {
             app.load(&model, app.params.quant.unwrap_or_default());
+        } else {
+            let link = ctx.link().clone();
+            wasm_bindgen_futures::spawn_local(async move { link.send_message(Msg::SiteConfig(browser::site_config().await)) });
         }
+        app.guard_page_cache();
         app
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        let render = self.handle(ctx, msg);
+        self.guard_page_cache();
+        render
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        self.render(ctx)
+    }
+}
+
+impl App {
+    fn handle(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
             Msg::Worker(out) => {
                 let now = js_sys::Date::now();
@@ -227,11 +246,17 @@ impl Component for App {
             Msg::Import(file) => return self.import(ctx, file),
             Msg::Imported(result) => self.imported(result),
             Msg::Host(origin, json) => self.on_host(origin, json),
+            Msg::SiteConfig(found) => match found {
+                // Unless something was loaded meanwhile (the picker, a host page's command).
+                Some(Ok(site)) if self.last_load.is_none() && self.params.model.is_none() => {
+                    self.params.quant = self.params.quant.or(site.quant);
+                    self.params.model = Some(site.model.clone());
+                    self.load(&site.model, self.params.quant.unwrap_or_default());
+                }
+                Some(Err(warning)) => self.params.warnings.push(warning),
+                _ => return false,
+            },
         }
         true
-    }
-
-    fn view(&self, ctx: &Context<Self>) -> Html {
-        self.render(ctx)
     }
 }

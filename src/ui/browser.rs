@@ -3,6 +3,7 @@
 //! browser degrades to "not saved" or "could not copy" instead of a broken page.
 
 use js_sys::Array;
+use super::site_config::{SiteConfig, SITE_CONFIG_FILE};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -13,6 +14,49 @@ fn window() -> Option<Window> {
 }
 
 pub use crate::js_message::js_message;
+
+thread_local! {
+    static UNLOAD_LISTENER: std::cell::RefCell<Option<Closure<dyn FnMut()>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While a model downloads, keeps the page out of the back/forward cache. A cached page's
+/// worker is frozen with its downloads still open, and WebKit keeps those connections to the
+/// model's host busy: every later request there (this app in another tab, the next visit)
+/// waits behind them for good. An `unload` listener rules a page out of that cache in WebKit
+/// and Firefox; it is removed when the download ends, so a ready page is cached as usual.
+pub fn keep_out_of_page_cache(keep_out: bool) {
+    let Some(w) = window() else { return };
+    UNLOAD_LISTENER.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        match (keep_out, slot.as_ref()) {
+            (true, None) => {
+                let listener = Closure::<dyn FnMut()>::new(|| {});
+                if w.add_event_listener_with_callback("unload", listener.as_ref().unchecked_ref()).is_ok() {
+                    *slot = Some(listener);
+                }
+            }
+            (false, Some(listener)) => {
+                let _ = w.remove_event_listener_with_callback("unload", listener.as_ref().unchecked_ref());
+                *slot = None;
+            }
+            _ => {}
+        }
+    });
+}
+/// The site's default model from `dialogpt-site.json` beside the page: `None` when the site
+/// has none (404, no network, or a host that answers every path with the page itself).
+pub async fn site_config() -> Option<Result<SiteConfig, String>> {
+    let response: web_sys::Response = JsFuture::from(window()?.fetch_with_str(SITE_CONFIG_FILE)).await.ok()?.dyn_into().ok()?;
+    let html = response.headers().get("content-type").ok().flatten().is_some_and(|t| t.contains("html"));
+    if response.status() == 404 || html {
+        return None;
+    }
+    if !response.ok() {
+        return Some(Err(format!("{SITE_CONFIG_FILE} could not be read (HTTP {}); the site's default model is ignored", response.status())));
+    }
+    let text = JsFuture::from(response.text().ok()?).await.ok()?.as_string()?;
+    Some(SiteConfig::parse(&text))
+}
 
 pub fn storage_get(key: &str) -> Option<String> {
     window()?.local_storage().ok()??.get_item(key).ok()?

@@ -3,7 +3,7 @@
 //!
 //! Pure parts build everywhere and are tested natively: [`params`] (URL query),
 //! [`conversation`] (messages + token history), [`format`] (progress and meter texts),
-//! [`persist`] (saved/exported chats), [`embed`] (the host page's `postMessage` API).
+//! [`persist`] (saved/exported chats), [`embed`] (the host page's `postMessage` API), [`site_config`] (the site's default model).
 //! The components need the browser.
 
 pub mod conversation;
@@ -12,6 +12,7 @@ pub mod embed;
 pub mod format;
 pub mod params;
 pub mod persist;
+pub mod site_config;
 
 #[cfg(target_arch = "wasm32")]
 mod app;

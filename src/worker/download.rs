@@ -96,19 +96,40 @@ async fn open(f: &FileSpec, first: js_sys::Promise) -> Result<(Response, String)
 
 /// Starts every request at once (sizes, for one overall bar, and 404s are known early) and
 /// waits for each file's headers.
-async fn open_all(files: &[FileSpec]) -> Result<Vec<(Response, String)>, String> {
+async fn open_all(files: &[FileSpec]) -> Result<Vec<Option<(Response, String)>>, String> {
     let started: Vec<_> = files.iter().map(|f| fetch::start(&f.urls[0])).collect();
     let mut responses = Vec::new();
     for (f, p) in files.iter().zip(started) {
         match open(f, p).await {
-            Ok(r) => responses.push(r),
+            Ok(r) => responses.push(Some(r)),
             Err(e) => {
-                responses.iter().for_each(|(r, _)| fetch::discard(r));
+                discard_all(&responses);
                 return Err(e);
             }
         }
     }
     Ok(responses)
+}
+
+fn discard_all(responses: &[Option<(Response, String)>]) {
+    responses.iter().flatten().for_each(|(r, _)| fetch::discard(r));
+}
+
+/// The shards of a split GGUF are opened one at a time, when their turn comes: a browser
+/// keeps about six connections per host, and a shard whose body waits unread holds one, so
+/// opening ten at once would never finish. Their sizes, for one overall bar, come from HEADs
+/// (no bodies); a missing shard is found here, before any byte is read.
+async fn shard_sizes(files: &[FileSpec]) -> Result<Option<u64>, String> {
+    let started: Vec<_> = files.iter().map(|f| fetch::start_with(&f.urls[0], "HEAD", None)).collect();
+    let mut total = Some(0u64);
+    for (f, p) in files.iter().zip(started) {
+        let r = fetch::response(p, &f.urls[0]).await?;
+        if !r.ok() {
+            return Err(http_error(&f.name, &f.urls[0], &r));
+        }
+        total = total.zip(fetch::content_length(&r)).map(|(a, b)| a + b);
+    }
+    Ok(total)
 }
 
 /// The SHA-256 the Hub lists for the file at `file_url`, if the listing can be had.
@@ -158,20 +179,35 @@ pub async fn download(
         }
         _ => None,
     };
-    let responses = open_all(&files).await?;
-    let total = responses.iter().map(|(r, _)| fetch::content_length(r)).sum::<Option<u64>>();
+    let (mut responses, total) = if req.source.is_split() {
+        let total = shard_sizes(&files).await?;
+        (files.iter().map(|_| None).collect::<Vec<_>>(), total)
+    } else {
+        let responses = open_all(&files).await?;
+        let total = responses.iter().flatten().map(|(r, _)| fetch::content_length(r)).sum::<Option<u64>>();
+        (responses, total)
+    };
     let progress = Progress { stage: Stage::Downloading, file: String::new(), file_done: 0, file_total: None, done: 0, total };
     let mut meter = Meter { report, progress, last_ms: 0.0 };
     let mut bodies: Vec<Option<Vec<u8>>> = Vec::new();
     let mut loader: Option<ModelLoader> = None;
     let mut source = None;
-    for (i, (f, (r, url))) in files.iter().zip(&responses).enumerate() {
+    for (i, f) in files.iter().enumerate() {
+        let (r, url) = match responses[i].take() {
+            Some(opened) => opened,
+            None => open(f, fetch::start(&f.urls[0])).await?,
+        };
+        let (r, url) = (&r, &url);
         meter.progress.file = f.name.clone();
         meter.progress.file_done = 0;
         meter.progress.file_total = fetch::content_length(r);
         meter.add(0, true);
         let weights = f.role == FileRole::Weights;
-        if weights {
+        if let (true, Some(l)) = (weights, loader.as_mut()) {
+            // The next shard of a split GGUF: the previous one must have been whole.
+            let previous = &files[i - 1].name;
+            l.next_shard().map_err(|e| format!("{previous}: {e}"))?;
+        } else if weights {
             let hub = match &req.source {
                 ModelSource::Gguf { .. } => None, // config and tokenizer are inside
                 _ => Some(
@@ -200,7 +236,7 @@ pub async fn download(
             name: &f.name,
         };
         if let Err(e) = receive(f, url, r, &mut sink, alive).await {
-            responses[i + 1..].iter().for_each(|(r, _)| fetch::discard(r));
+            discard_all(&responses[i + 1..]);
             return Err(e);
         }
         if let (Some(exp), Some(sha)) = (expected, sink.sha.take()) {
@@ -210,7 +246,8 @@ pub async fn download(
         meter.add(0, true);
     }
     report(Progress { stage: Stage::Converting, ..meter.progress.clone() });
-    let model = loader.ok_or("no weight file in the model")?.finish().map_err(|e| e.to_string())?;
+    let last = &files.last().expect("a source has files").name;
+    let model = loader.ok_or("no weight file in the model")?.finish().map_err(|e| if req.source.is_split() { format!("{last}: {e}") } else { e.to_string() })?;
     let (source_id, source_url) = source.expect("set with the loader");
     let raw_written = keep_raw.then(|| raw_error.map_or(Ok(()), Err));
     Ok(Fetched { model, raw_written, source_id, source_url })

@@ -74,7 +74,8 @@ pub async fn load_model(
 ) -> Result<Loaded, String> {
     let gguf = matches!(req.source, ModelSource::Gguf { .. });
     let label = req.source.label();
-    // A .gguf is stored as downloaded; a Hub model as the converted GGUF at this quant.
+    // A .gguf is stored as downloaded (a split one merged); a Hub model as the converted GGUF
+    // at this quant.
     let quant = if gguf { "gguf".to_string() } else { req.quant.as_str().to_string() };
     let key = storage::key(&label, &quant);
     let mut storage_changed = false;
@@ -107,7 +108,9 @@ pub async fn load_model(
             None
         }
     };
-    let fetched = download(req, report, alive, pending.as_mut().filter(|_| gguf).map(|p| p.writer())).await;
+    // A split GGUF is stored as one file, written from the model like a converted one.
+    let keep_raw = gguf && !req.source.is_split();
+    let fetched = download(req, report, alive, pending.as_mut().filter(|_| keep_raw).map(|p| p.writer())).await;
     let Fetched { model, raw_written, source_id, source_url } = match fetched {
         Ok(f) => f,
         Err(e) => {

@@ -2,6 +2,7 @@
 //! the list of files to download. Pure string work, tested natively.
 
 use super::protocol::ModelSource;
+use crate::engine::weights::gguf_split::ShardName;
 
 /// What a file is for; the loader needs the small ones before the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,10 @@ impl ModelSource {
         if is_url(model) {
             let url = model.to_string();
             return Ok(if path_of(model).to_ascii_lowercase().ends_with(".gguf") {
+                // A split GGUF is given by its first shard, as llama.cpp takes it.
+                if let Some(shard) = ShardName::parse(&url) {
+                    shard.require_first().map_err(|e| e.to_string())?;
+                }
                 ModelSource::Gguf { url }
             } else {
                 ModelSource::Folder { url: url.trim_end_matches('/').to_string() }
@@ -79,12 +84,23 @@ impl ModelSource {
         }
     }
 
-    /// The files to fetch, small ones first.
+    /// A split GGUF: several weight files, read in order as one model.
+    pub fn is_split(&self) -> bool {
+        matches!(self, ModelSource::Gguf { url } if ShardName::parse(url).is_some_and(|s| s.count > 1))
+    }
+
+    /// The files to fetch, small ones first; a split GGUF's shards in order.
     pub fn files(&self) -> Vec<FileSpec> {
         let Some(base) = self.base() else {
             let ModelSource::Gguf { url } = self else { unreachable!() };
-            let name = path_of(url).rsplit('/').next().unwrap_or("model.gguf").to_string();
-            return vec![FileSpec { name, role: FileRole::Weights, urls: vec![url.clone()] }];
+            let urls = ShardName::parse(url).map_or_else(|| vec![url.clone()], |s| s.all());
+            return urls
+                .into_iter()
+                .map(|u| {
+                    let name = path_of(&u).rsplit('/').next().unwrap_or("model.gguf").to_string();
+                    FileSpec { name, role: FileRole::Weights, urls: vec![u] }
+                })
+                .collect();
         };
         let one = |name: &str, role| FileSpec { name: name.into(), role, urls: vec![format!("{base}/{name}")] };
         vec![
@@ -123,6 +139,19 @@ mod tests {
         assert_eq!(g.files()[0].name, "model-q8_0.gguf");
         let d = ModelSource::parse("https://x.org/models/tiny/", DEFAULT_HUB).unwrap();
         assert_eq!(d.files()[1].urls[0], "https://x.org/models/tiny/vocab.json");
+    }
+
+    #[test]
+    fn split_gguf_is_every_shard_from_the_first() {
+        let s = ModelSource::parse("http://h/models/m-q4_k-00001-of-00003.gguf", DEFAULT_HUB).unwrap();
+        assert!(s.is_split());
+        let f = s.files();
+        assert_eq!(f.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["m-q4_k-00001-of-00003.gguf", "m-q4_k-00002-of-00003.gguf", "m-q4_k-00003-of-00003.gguf"]);
+        assert!(f.iter().all(|f| f.role == FileRole::Weights && f.urls.len() == 1));
+        assert_eq!(f[2].urls[0], "http://h/models/m-q4_k-00003-of-00003.gguf");
+        let e = ModelSource::parse("http://h/models/m-q4_k-00002-of-00003.gguf", DEFAULT_HUB).unwrap_err();
+        assert!(e.contains("shard 2 of 3") && e.contains("m-q4_k-00001-of-00003.gguf"), "{e}");
+        assert!(!ModelSource::parse("http://h/m.gguf", DEFAULT_HUB).unwrap().is_split());
     }
 
     #[test]

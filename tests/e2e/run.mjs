@@ -18,6 +18,7 @@ import { artifacts, assertEq, reference, Suite } from './harness.mjs';
 import { dist, examples, root, hubFaults, hubLog, hubRequests, listen, serveHub, staticHost, SUB, subDist, TEST_REPO, weightGets } from './servers.mjs';
 import { storageChecks } from './storage.mjs';
 import { accessibilityChecks } from './a11y.mjs';
+import { siteChecks } from './site.mjs';
 
 async function main() {
   const engine = engineFromArgs();
@@ -252,34 +253,43 @@ async function main() {
       await app.goto(base + query.replace('&quant=f32', '').replace('max_new_tokens=12', 'max_new_tokens=1000'));
       await app.ready();
       if (!/\(q8_0/.test(await app.status())) throw new Error(`expected q8_0 weights: ${await app.status()}`);
-      await app.newChat(); // the conversation of the earlier test was kept across the reload
       await tab.evaluate(() => window.__e2e.longTasks?.splice(0));
-      await app.send(conversation[0].user);
-      await app.replyStarted(0, 40);
-      // From the click to the bubble saying "stopped", timed inside the page; a reply that
-      // ends by itself first, or a Stop that never lands, resolves with the reason instead.
-      const stop = await tab.evaluate(() => new Promise((resolve) => {
-        const bubble = document.querySelector('[data-author="bot"]');
-        const t0 = performance.now();
-        const timer = setTimeout(() => resolve({ error: `still "${bubble.dataset.state}" 10 s after Stop` }), 10_000);
-        const obs = new MutationObserver(() => {
-          if (bubble.dataset.state === 'streaming') return;
-          obs.disconnect();
-          clearTimeout(timer);
-          resolve(bubble.dataset.state === 'stopped' ? { ms: performance.now() - t0 } : { error: `ended as ${bubble.dataset.state}` });
-        });
-        obs.observe(bubble, { attributes: true });
-        const stopButton = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Stop');
-        if (!stopButton) return resolve({ error: 'no Stop button while streaming' });
-        stopButton.click();
-      }));
-      if (stop.error) throw new Error(stop.error);
-      const reply = await app.waitReply(0);
-      assertEq(reply.state, 'stopped', 'state after Stop');
-      if (!reply.text) throw new Error('the partial reply is empty');
-      suite.note('stop_ms', +stop.ms.toFixed(1));
-      console.log(`       Stop took ${stop.ms.toFixed(1)} ms; stopped after ${reply.text.split(' ').length} words, meter "${await app.meter()}"`);
-      if (stop.ms > 200) throw new Error(`Stop took ${stop.ms.toFixed(0)} ms (limit 200 ms)`);
+      // Three Stops, each on a fresh reply: the median is what a user feels and must be under
+      // 200 ms; one slow Stop on a busy machine is tolerated up to 1 s, a Stop that waits for
+      // the reply to end is not.
+      const times = [];
+      for (let round = 0; round < 3; round++) {
+        await app.newChat(); // the conversation of the earlier test was kept across the reload
+        await app.send(conversation[0].user);
+        await app.replyStarted(0, 40);
+        // From the click to the bubble saying "stopped", timed inside the page; a reply that
+        // ends by itself first, or a Stop that never lands, resolves with the reason instead.
+        const stop = await tab.evaluate(() => new Promise((resolve) => {
+          const bubble = document.querySelector('[data-author="bot"]');
+          const t0 = performance.now();
+          const timer = setTimeout(() => resolve({ error: `still "${bubble.dataset.state}" 10 s after Stop` }), 10_000);
+          const obs = new MutationObserver(() => {
+            if (bubble.dataset.state === 'streaming') return;
+            obs.disconnect();
+            clearTimeout(timer);
+            resolve(bubble.dataset.state === 'stopped' ? { ms: performance.now() - t0 } : { error: `ended as ${bubble.dataset.state}` });
+          });
+          obs.observe(bubble, { attributes: true });
+          const stopButton = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Stop');
+          if (!stopButton) return resolve({ error: 'no Stop button while streaming' });
+          stopButton.click();
+        }));
+        if (stop.error) throw new Error(stop.error);
+        const reply = await app.waitReply(0);
+        assertEq(reply.state, 'stopped', 'state after Stop');
+        if (!reply.text) throw new Error('the partial reply is empty');
+        times.push(stop.ms);
+        console.log(`       Stop took ${stop.ms.toFixed(1)} ms; stopped after ${reply.text.split(' ').length} words, meter "${await app.meter()}"`);
+      }
+      const median = [...times].sort((a, b) => a - b)[1];
+      suite.note('stop_ms', times.map((t) => +t.toFixed(1)));
+      if (median > 200) throw new Error(`Stop took ${times.map((t) => t.toFixed(0)).join(', ')} ms: median over the 200 ms limit`);
+      if (Math.max(...times) > 1000) throw new Error(`a Stop took ${Math.max(...times).toFixed(0)} ms (limit 1 s)`);
       await app.send(conversation[1].user);
       const next = await app.waitReply(1);
       assertEq(next.state === 'done' || next.state === 'stopped', true, 'the turn after Stop finishes');
@@ -502,6 +512,8 @@ async function main() {
       assertEq(reply.state, 'done', 'state');
       assertEq(reply.text, ggufReply, 'reply of the plain simd128 worker');
     });
+
+    await siteChecks({ suite, tab, app, base, hub, first: conversation[0].user, singleReply: ggufReply });
 
     await check('a model that does not exist shows an error with Retry, not a blank page', async () => {
       await app.goto(base + `?model=test/no-such-model&hub=${encodeURIComponent(hub.url)}`);

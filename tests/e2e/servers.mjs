@@ -16,6 +16,8 @@ export const subDist = path.join(root, 'target/dist-subpath');
 export const examples = path.join(root, 'examples');
 export const fixtures = path.join(root, 'tests/fixtures/tiny-dialogpt');
 export const variants = path.join(root, 'tests/fixtures/tiny-variants');
+// tiny-variants/model-q8_0.gguf split by gguf-py into 3 shards (make_split_fixture.py).
+export const splitShards = path.join(root, 'tests/fixtures/split-gguf-py');
 export const TEST_REPO = 'test/tiny-dialogpt';
 export const SUB = '/sub/path/';
 
@@ -123,7 +125,7 @@ export function sendFile(req, res, file, headers = {}, { slow = false, dropAfter
  * hooks and optional extra `headers` (e.g. a Content-Security-Policy). Every request is
  * logged in the returned server's `log` (method and path).
  */
-export async function staticHost(dir, { prefix = '/', headers = {} } = {}) {
+export async function staticHost(dir, { prefix = '/', headers = {}, maxFileBytes = null } = {}) {
   const log = [];
   const host = await listen((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -138,6 +140,12 @@ export async function staticHost(dir, { prefix = '/', headers = {} } = {}) {
     if (!file.startsWith(dir)) {
       res.writeHead(403, headers);
       return res.end();
+    }
+    // A host with a per-file size limit (Cloudflare Pages: 25 MiB) refuses larger files.
+    if (maxFileBytes !== null && fs.existsSync(file) && fs.statSync(file).size > maxFileBytes) {
+      log[log.length - 1].status = 413;
+      res.writeHead(413, headers);
+      return res.end('file too large for this host');
     }
     sendFile(req, res, file, headers, { hooks: true });
   });
@@ -195,7 +203,10 @@ export function serveHub(req, res) {
   hubRequests.push(req.url);
   // Plain file hosting, for `model=<URL of a .gguf>`.
   const file = urlPath.match(/^\/files\/([\w.-]+)$/);
-  if (file) return sendFile(req, res, path.join(variants, file[1]), cors);
+  if (file) {
+    const found = [variants, splitShards].map((d) => path.join(d, file[1])).find((f) => fs.existsSync(f));
+    return sendFile(req, res, found || path.join(variants, file[1]), cors);
+  }
   const m = urlPath.match(/^\/(.+)\/resolve\/main\/([^/]+)$/);
   if (!m || m[1] !== TEST_REPO) {
     res.writeHead(404, { 'Content-Type': 'text/plain', ...cors });

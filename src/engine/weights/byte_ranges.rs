@@ -68,6 +68,14 @@ impl<T> RangeWalker<T> {
         Ok(())
     }
 
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
     /// The first range not yet complete, if any.
     pub fn unfinished(&self) -> Option<&Range<T>> {
         self.ranges.get(self.next)

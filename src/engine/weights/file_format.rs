@@ -1,6 +1,6 @@
 //! Recognises a weight file by its first bytes, whatever its name or URL says.
 
-use super::gguf_stream::GgufStream;
+use super::gguf_split::GgufShards;
 use super::safetensors_stream::SafetensorsStream;
 use super::torch_legacy::{LegacyTorchStream, LEGACY_MAGIC};
 use super::torch_zip::TorchZipStream;
@@ -75,7 +75,7 @@ enum Inner {
     Legacy(LegacyTorchStream),
     Zip(TorchZipStream),
     Safetensors(SafetensorsStream),
-    Gguf(GgufStream),
+    Gguf(GgufShards),
 }
 
 /// A stream that sniffs the format from the first bytes, then hands over to its parser.
@@ -126,9 +126,20 @@ impl AnyWeightStream {
             FileFormat::TorchLegacy => Inner::Legacy(LegacyTorchStream::new()),
             FileFormat::TorchZip => Inner::Zip(TorchZipStream::new()),
             FileFormat::Safetensors => Inner::Safetensors(SafetensorsStream::new()),
-            FileFormat::Gguf => Inner::Gguf(GgufStream::new()),
+            FileFormat::Gguf => Inner::Gguf(GgufShards::new()),
         };
         Ok(Some(head))
+    }
+
+    /// The current file is complete and the next shard of a split GGUF follows.
+    pub fn next_shard(&mut self, sink: &mut dyn TensorSink) -> Result<()> {
+        if let Some(head) = self.decide(true)? {
+            self.parser().push(&head, sink)?;
+        }
+        match &mut self.inner {
+            Inner::Gguf(g) => g.next_shard(sink),
+            _ => Err(EngineError::UnsupportedFormat("only GGUF models come in several files (shards)".into())),
+        }
     }
 
     fn parser(&mut self) -> &mut dyn WeightStream {

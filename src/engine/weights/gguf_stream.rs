@@ -38,6 +38,11 @@ impl GgufStream {
         self.metadata.as_ref()
     }
 
+    /// Tensors listed in the header (0 until it has been read).
+    pub fn tensor_count(&self) -> usize {
+        self.walker.as_ref().map_or(0, |w| w.len())
+    }
+
     pub fn take_metadata(&mut self) -> Option<HashMap<String, Value>> {
         self.metadata.take()
     }
@@ -87,7 +92,8 @@ impl GgufStream {
 
 impl WeightStream for GgufStream {
     fn push(&mut self, bytes: &[u8], sink: &mut dyn TensorSink) -> Result<()> {
-        if self.metadata.is_some() {
+        // The walker marks a header read (the metadata may have been taken already).
+        if self.walker.is_some() {
             return self.consume(bytes, sink);
         }
         self.pending.extend_from_slice(bytes);
@@ -103,7 +109,7 @@ impl WeightStream for GgufStream {
     }
 
     fn finish(&mut self, sink: &mut dyn TensorSink) -> Result<()> {
-        if self.metadata.is_none() {
+        if self.walker.is_none() {
             if self.pending.is_empty() || !self.try_header(sink, true)? {
                 return Err(EngineError::Incomplete("the GGUF header is cut short".into()));
             }

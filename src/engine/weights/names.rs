@@ -3,6 +3,8 @@
 //! llama.cpp's `gpt2` names are the canonical ones, so a model converted here is written
 //! to GGUF without renaming and a GGUF from llama.cpp loads without renaming.
 
+use crate::engine::config::Gpt2Config;
+
 /// How a tensor from a PyTorch/safetensors checkpoint must be changed on the way in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapped {
@@ -61,6 +63,34 @@ pub fn required_names(n_layer: usize) -> Vec<String> {
         }
     }
     names
+}
+
+/// The shape (candle's row-major order) `cfg` gives the tensor `name`, if it is one GPT-2 has.
+pub fn expected_shape(cfg: &Gpt2Config, name: &str) -> Option<Vec<usize>> {
+    let (e, inner, vocab) = (cfg.n_embd, cfg.n_inner, cfg.vocab_size);
+    let shape = match name {
+        "token_embd.weight" | "output.weight" => vec![vocab, e],
+        "position_embd.weight" => vec![cfg.n_positions, e],
+        "output_norm.weight" | "output_norm.bias" => vec![e],
+        _ => {
+            let (layer, leaf) = name.strip_prefix("blk.")?.split_once('.')?;
+            if layer.parse::<usize>().ok()? >= cfg.n_layer {
+                return None;
+            }
+            match leaf {
+                "attn_norm.weight" | "attn_norm.bias" | "ffn_norm.weight" | "ffn_norm.bias" => vec![e],
+                "attn_output.bias" | "ffn_down.bias" => vec![e],
+                "attn_qkv.weight" => vec![3 * e, e],
+                "attn_qkv.bias" => vec![3 * e],
+                "attn_output.weight" => vec![e, e],
+                "ffn_up.weight" => vec![inner, e],
+                "ffn_up.bias" => vec![inner],
+                "ffn_down.weight" => vec![e, inner],
+                _ => return None,
+            }
+        }
+    };
+    Some(shape)
 }
 
 #[cfg(test)]

@@ -78,6 +78,11 @@ impl App {
         self.status = status;
     }
 
+    /// After every update: a page whose model is loading stays out of the back/forward cache.
+    pub(super) fn guard_page_cache(&self) {
+        super::super::browser::keep_out_of_page_cache(matches!(self.status, LoadStatus::Loading { .. }));
+    }
+
     pub(super) fn model_label(&self) -> Option<String> {
         self.last_load.as_ref().map(|r| r.source.label())
     }

@@ -24,7 +24,10 @@ impl App {
                 if show_header {
                     <header class="top">
                         <h1>{ "DialoGPT" }<span class="tag">{ "runs in your browser" }</span></h1>
-                        <ModelPicker initial={self.params.model.clone().unwrap_or_else(|| self.suggestion.model.to_string())}
+                        // Keyed by the model: the site's default, read after the first render,
+                        // starts the picker again with it.
+                        <ModelPicker key={self.params.model.clone().unwrap_or_default()}
+                            initial={self.params.model.clone().unwrap_or_else(|| self.suggestion.model.to_string())}
                             quant={self.params.quant.unwrap_or(if self.params.model.is_some() { Quantization::default() } else { self.suggestion.quant })}
                             suggestion={self.suggestion.why} sizes={self.sizes.clone()}
                             on_pick={link.callback(Msg::Picked)} on_load={link.callback(|(m, q)| Msg::Load(m, q))} />
