@@ -35,7 +35,10 @@ rm -f "$dist/models/$name".gguf "$dist/models/$name"-[0-9][0-9][0-9][0-9][0-9]-o
 args=(quantize "$model" "$dist/models/$name.gguf" --type "$quant" --name "$name")
 [ -n "$split" ] && args+=(--split-max-size "$split")
 "$bin" "${args[@]}"
-first=$(cd "$dist" && ls models/"$name".gguf models/"$name"-00001-of-*.gguf 2>/dev/null | head -1)
+first=""
+for f in "$dist/models/$name.gguf" "$dist/models/$name"-00001-of-[0-9][0-9][0-9][0-9][0-9].gguf; do
+  [ -f "$f" ] && first=models/$(basename "$f") && break
+done
 [ -n "$first" ] || { echo "site-model: no model was written" >&2; exit 1; }
 printf '{ "model": "%s", "quant": "%s" }\n' "$first" "$quant" > "$dist/dialogpt-site.json"
 echo "site default: $first (dialogpt-site.json)"

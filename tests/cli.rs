@@ -2,40 +2,12 @@
 //! quantize writes a GGUF that chats the same, bench reports numbers, bad paths fail cleanly.
 
 mod common;
+use common::cli::*;
 use common::*;
-use std::process::Command;
-
-fn dialogpt(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dialogpt")).args(args).output().expect("run dialogpt")
-}
-
-fn temp(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("dialogpt-cli-{}-{name}", std::process::id()))
-}
-
-/// Runs the first greedy reference conversation through `chat --script --json`.
-fn assert_script_matches_reference(model: &str, quant: &str) {
-    let conv = &json("reference/conversations.json")["results"]["greedy"][0];
-    let turns = conv.as_array().unwrap();
-    let script = temp("script.txt");
-    let lines: Vec<&str> = turns.iter().map(|t| t["user"].as_str().unwrap()).collect();
-    std::fs::write(&script, lines.join("\n") + "\n").unwrap();
-    let out = dialogpt(&["chat", "--model", model, "--quant", quant, "--script", script.to_str().unwrap(), "--json", "--max-new-tokens", "12"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(rows.len(), turns.len());
-    for (i, (row, want)) in rows.iter().zip(turns).enumerate() {
-        assert_eq!(row["turn"], i + 1);
-        assert_eq!(row["input_ids"], want["input_ids"], "turn {i}");
-        assert_eq!(row["reply_ids"], want["reply_ids"], "turn {i}");
-        assert_eq!(row["reply"], want["reply"], "turn {i}");
-    }
-}
 
 #[test]
 fn scripted_chat_reproduces_transformers() {
-    assert_script_matches_reference(hub_dir().to_str().unwrap(), "f32");
+    assert_script_matches_reference(hub_dir().to_str().unwrap(), "f32", &[]);
 }
 
 #[test]
@@ -44,7 +16,7 @@ fn quantize_to_gguf_then_chat_from_it() {
     let out = dialogpt(&["quantize", hub_dir().to_str().unwrap(), gguf.to_str().unwrap(), "--type", "f32"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::metadata(&gguf).unwrap().len() > 1_000_000);
-    assert_script_matches_reference(gguf.to_str().unwrap(), "q8_0");
+    assert_script_matches_reference(gguf.to_str().unwrap(), "q8_0", &[]);
     let q8 = temp("tiny-q8.gguf");
     let out = dialogpt(&["quantize", hub_dir().join("pytorch_model.bin").to_str().unwrap(), q8.to_str().unwrap(), "--type", "q8_0"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -69,7 +41,7 @@ fn quantize_into_shards_then_chat_from_the_first() {
         assert_eq!(name, &format!("tiny-f32-{:05}-of-{n:05}.gguf", i + 1));
     }
     let first = dir.join(&names[0]);
-    assert_script_matches_reference(first.to_str().unwrap(), "q8_0");
+    assert_script_matches_reference(first.to_str().unwrap(), "q8_0", &[]);
 
     // Only the first shard starts a model; a missing shard is named.
     let out = dialogpt(&["chat", "--model", dir.join(&names[1]).to_str().unwrap(), "--script", "/dev/null"]);

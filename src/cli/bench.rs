@@ -31,10 +31,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 pub fn run(args: BenchArgs, alloc: &'static PeakAlloc) -> Result<()> {
+    // A repo id is fetched before the clock starts: load time is the model's, not the network's.
+    let path = args.model.resolve()?;
     alloc.reset_peak();
     let base = alloc.live();
     let t0 = Instant::now();
-    let loaded = load_model(&args.model.model, args.model.quant)?;
+    let loaded = load_model(&path, args.model.quant)?;
     let model_bytes = loaded.store.size_in_bytes();
     let mut model = Gpt2Model::from_store(&loaded.config, loaded.store)?;
     let load_seconds = t0.elapsed().as_secs_f64();

@@ -8,7 +8,7 @@ use std::io::{BufRead, Write};
 pub fn run(args: ChatArgs) -> Result<()> {
     let config = args.sampling.config();
     config.validate()?;
-    let loaded = load_model(&args.model.model, args.model.quant)?;
+    let loaded = load_model(&args.model.resolve()?, args.model.quant)?;
     let mut session = loaded.into_session()?;
     match &args.script {
         Some(path) => {

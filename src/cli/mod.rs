@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod chat;
+pub mod hub_download;
 pub mod model_files;
 pub mod peak_alloc;
 pub mod quantize;
@@ -34,9 +35,13 @@ pub enum Command {
 
 #[derive(Args, Clone)]
 pub struct ModelArgs {
-    /// A directory in the Hub's layout (config.json, weights, vocab.json, merges.txt) or a .gguf file.
+    /// A directory in the Hub's layout (config.json, weights, vocab.json, merges.txt), a .gguf
+    /// file (a split one by its first shard), or a Hub repo id (org/name, into the Hugging Face cache).
     #[arg(long)]
     pub model: PathBuf,
+    /// The Hub revision (branch, tag or commit) of a repo id.
+    #[arg(long)]
+    pub revision: Option<String>,
     /// Storage type for float checkpoints: q8_0, q4_k, f16 or f32 (GGUF files keep theirs).
     #[arg(long, default_value = "q8_0")]
     pub quant: Quantization,
@@ -59,6 +64,13 @@ pub struct SamplingArgs {
     pub no_repeat_ngram_size: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+impl ModelArgs {
+    /// The model as a path on disk (a Hub repo id fetched into the cache first).
+    pub fn resolve(&self) -> crate::engine::Result<PathBuf> {
+        model_files::resolve(&self.model, self.revision.as_deref(), self.quant)
+    }
 }
 
 impl SamplingArgs {
@@ -91,7 +103,7 @@ pub struct ChatArgs {
 
 #[derive(Args)]
 pub struct QuantizeArgs {
-    /// Hub-layout directory or weight file.
+    /// Hub-layout directory, weight file, or Hub repo id (org/name).
     pub input: PathBuf,
     /// Output .gguf file.
     pub output: PathBuf,
@@ -100,6 +112,9 @@ pub struct QuantizeArgs {
     /// Model name stored in the GGUF metadata (default: the input's name).
     #[arg(long)]
     pub name: Option<String>,
+    /// The Hub revision (branch, tag or commit) when the input is a repo id.
+    #[arg(long)]
+    pub revision: Option<String>,
     /// Write llama.cpp's split GGUF instead of one file: OUT-00001-of-0000N.gguf, … each at
     /// most this size (M = 10^6 bytes, G = 10^9; e.g. 24M for a 25 MiB per-file host limit).
     #[arg(long, value_parser = parse_split_size)]

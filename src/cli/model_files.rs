@@ -1,6 +1,7 @@
 //! Finds a model on disk (a Hub-layout directory or a single file) and streams it through
 //! the engine's loader, the same way the browser streams a download.
 
+use super::hub_download;
 use crate::engine::weights::file_format::FileFormat;
 use crate::engine::weights::gguf_split::ShardName;
 use crate::engine::{EngineError, Gpt2Config, Gpt2Tokenizer, HubParts, LoadedModel, ModelLoader, Quantization, Result};
@@ -57,6 +58,19 @@ pub fn locate(path: &Path) -> Result<(PathBuf, Option<HubParts>)> {
     Ok((path.to_path_buf(), hub_parts(dir)?))
 }
 
+/// What `--model` names, on disk: a local path as it is, a Hub repo id (`org/name`) through
+/// the Hugging Face cache (downloaded first if needed).
+pub fn resolve(model: &Path, revision: Option<&str>, quant: Quantization) -> Result<PathBuf> {
+    let text = model.to_string_lossy();
+    if model.exists() || !hub_download::is_repo_id(&text) {
+        if revision.is_some() {
+            return Err(EngineError::InvalidInput("--revision applies to a Hub repo id (org/name), not to a path".into()));
+        }
+        return Ok(model.to_path_buf());
+    }
+    hub_download::fetch(&text, revision, quant.as_str())
+}
+
 /// Loads a model from disk, streaming the weights in 1 MiB chunks; a split GGUF is read
 /// from its first shard on, every shard in order.
 pub fn load_model(path: &Path, quant: Quantization) -> Result<LoadedModel> {
@@ -74,6 +88,9 @@ pub fn load_model(path: &Path, quant: Quantization) -> Result<LoadedModel> {
     let hub = if format == FileFormat::Gguf { None } else { hub };
     let mut loader = ModelLoader::new(hub, quant);
     let mut buf = vec![0u8; 1 << 20];
+    let total = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
+    let what = if format == FileFormat::Gguf { "loading".to_string() } else { format!("converting to {quant}") };
+    let bar = progress_bar(total, &what);
     for (i, path) in files.iter().enumerate() {
         if i > 0 {
             loader.next_shard().map_err(|e| named(&files[i - 1], e))?;
@@ -85,9 +102,21 @@ pub fn load_model(path: &Path, quant: Quantization) -> Result<LoadedModel> {
                 break;
             }
             loader.push(&buf[..n]).map_err(|e| named(path, e))?;
+            bar.inc(n as u64);
         }
     }
+    bar.finish_and_clear();
     loader.finish().map_err(|e| if files.len() > 1 { named(files.last().expect("one at least"), e) } else { e })
+}
+
+/// A bar on stderr while a model loads or converts (drawn only on a terminal).
+fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
 }
 
 fn open(path: &Path) -> Result<std::fs::File> {

@@ -1,7 +1,7 @@
 //! `dialogpt quantize`: any supported checkpoint in, a self-contained GGUF out, in one file
 //! or in llama.cpp's split layout for static hosts that limit file sizes.
 
-use super::model_files::load_model;
+use super::model_files::{load_model, resolve};
 use super::QuantizeArgs;
 use crate::engine::weights::gguf_split::shard_file_name;
 use crate::engine::{EngineError, Result};
@@ -38,7 +38,9 @@ fn size_of(path: &Path) -> u64 {
 }
 
 pub fn run(args: QuantizeArgs) -> Result<()> {
-    let loaded = load_model(&args.input, args.quant)?;
+    let input = resolve(&args.input, args.revision.as_deref(), args.quant)?;
+    let loaded = load_model(&input, args.quant)?;
+    // The name a user knows the model by: the repo's or the file's.
     let name = args.name.clone().unwrap_or_else(|| {
         args.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "dialogpt".into())
     });

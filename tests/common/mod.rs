@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: fixture paths and loading.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use dialogpt_web::engine::weights::store::WeightStore;
 use dialogpt_web::engine::{HubFiles, HubParts, LoadedModel, ModelLoader, Quantization};
 use std::path::PathBuf;

@@ -84,17 +84,17 @@ export async function siteChecks({ suite, tab, app, base, hub, first, singleRepl
 
   let site = null;
   try {
-    site = makeSite('1M');
+    site = makeSite('2M');
     const host = await staticHost(site.dir, { maxFileBytes: HOST_LIMIT });
     try {
-      await check('a site made by scripts/site-model.sh (q4_k in 1 MB shards), on a host refusing files over 25 MiB, starts with its default model and chats like the CLI', async () => {
+      await check('a site made by scripts/site-model.sh (q4_k in 2 MB shards), on a host refusing files over 25 MiB, starts with its default model and chats like the CLI', async () => {
         console.log(`       ${site.log.split('\n').join('\n       ')}`);
         const files = sizes(site.dir);
         if (files[0].size > HOST_LIMIT) throw new Error(`${files[0].file} is ${files[0].size} bytes: over the host's limit`);
         const shards = files.filter((f) => /^models\/.*-of-\d{5}\.gguf$/.test(f.file));
         if (shards.length < 2) throw new Error(`expected several shards: ${JSON.stringify(shards)}`);
-        const over = shards.filter((f) => f.size > 1_000_000);
-        if (over.length) throw new Error(`shards over 1 MB: ${JSON.stringify(over)}`);
+        const over = shards.filter((f) => f.size > 2_000_000);
+        if (over.length) throw new Error(`shards over 2 MB: ${JSON.stringify(over)}`);
         const config = JSON.parse(fs.readFileSync(path.join(site.dir, 'dialogpt-site.json'), 'utf8'));
         await app.goto(host.base + '?max_new_tokens=12');
         await app.ready();

@@ -1,6 +1,6 @@
 //! Recognises a weight file by its first bytes, whatever its name or URL says.
 
-use super::gguf_split::GgufShards;
+use super::gguf_shards::GgufShards;
 use super::safetensors_stream::SafetensorsStream;
 use super::torch_legacy::{LegacyTorchStream, LEGACY_MAGIC};
 use super::torch_zip::TorchZipStream;

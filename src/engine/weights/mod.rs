@@ -7,6 +7,7 @@
 
 pub mod byte_ranges;
 pub mod file_format;
+pub mod gguf_shards;
 pub mod gguf_split;
 pub mod gguf_stream;
 pub mod names;
