@@ -3,7 +3,7 @@
 //! mirror); files already in the cache are used without asking the network, so a second run
 //! works offline.
 
-use crate::engine::weights::gguf_split::ShardName;
+use crate::engine::weights::gguf_split::{pick_gguf, ShardName};
 use crate::engine::{EngineError, Result};
 use hf_hub::api::sync::{ApiBuilder, ApiRepo};
 use hf_hub::{Cache, Repo, RepoType};
@@ -31,13 +31,7 @@ fn choose(names: &[String], quant: &str) -> Option<Vec<String>> {
     if let Some(c) = CHECKPOINTS.iter().find(|c| names.iter().any(|n| n == *c)) {
         return Some(LAYOUT.iter().chain([c]).map(|s| s.to_string()).collect());
     }
-    let mut ggufs: Vec<&String> = names
-        .iter()
-        .filter(|n| n.to_ascii_lowercase().ends_with(".gguf"))
-        .filter(|n| ShardName::parse(n).is_none_or(|s| s.no == 1))
-        .collect();
-    ggufs.sort();
-    let gguf = ggufs.iter().find(|n| n.to_ascii_lowercase().contains(quant)).or(ggufs.first())?;
+    let gguf = pick_gguf(names, quant)?;
     Some(ShardName::parse(gguf).map_or_else(|| vec![gguf.to_string()], |s| s.all()))
 }
 
@@ -111,8 +105,6 @@ mod tests {
         assert_eq!(choose(&hub, "q8_0").unwrap(), names(&["config.json", "vocab.json", "merges.txt", "pytorch_model.bin"]));
         let ggufs = names(&["m-Q8_0.gguf", "m-q4_k-00002-of-00002.gguf", "m-q4_k-00001-of-00002.gguf", "README.md"]);
         assert_eq!(choose(&ggufs, "q4_k").unwrap(), names(&["m-q4_k-00001-of-00002.gguf", "m-q4_k-00002-of-00002.gguf"]));
-        assert_eq!(choose(&ggufs, "q8_0").unwrap(), names(&["m-Q8_0.gguf"]));
-        assert_eq!(choose(&ggufs, "f16").unwrap(), names(&["m-Q8_0.gguf"]));
         assert_eq!(choose(&names(&["README.md"]), "q8_0"), None);
     }
 }

@@ -43,6 +43,12 @@ pub fn expected_sha256(listing: &str, file: &str) -> Option<Expected> {
     (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Expected { sha256: hex, size: lfs.size.or(e.size) })
 }
 
+/// Every file a tree listing names; `None` when it is not a listing.
+pub fn listed_files(listing: &str) -> Option<Vec<String>> {
+    let entries: Vec<TreeEntry> = serde_json::from_str(listing).ok()?;
+    Some(entries.into_iter().map(|e| e.path).collect())
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -68,5 +74,7 @@ mod tests {
         assert_eq!(expected_sha256(r#"{"error":"Repository not found"}"#, "pytorch_model.bin"), None);
         assert_eq!(tree_url("https://huggingface.co/", "microsoft/DialoGPT-small"), "https://huggingface.co/api/models/microsoft/DialoGPT-small/tree/main");
         assert_eq!(hex(&[0, 15, 255]), "000fff");
+        assert_eq!(listed_files(LISTING).unwrap(), ["config.json", "pytorch_model.bin"]);
+        assert_eq!(listed_files("<html>"), None);
     }
 }

@@ -3,9 +3,11 @@
 
 use super::download::{download, Fetched};
 use super::fetch;
-use super::protocol::{LoadRequest, ModelSource, Progress, Stage, Store};
-use super::resume::SUPERSEDED;
+use super::protocol::{LoadRequest, ModelSource, Progress, Quantization, Stage, Store};
+use super::integrity;
+use super::resume::{is_not_found, SUPERSEDED};
 use super::storage::{self, digest::Digest, EntryMeta, StoredBody};
+use crate::engine::weights::gguf_split::pick_gguf;
 use crate::engine::{ChatSession, LoadedModel, ModelLoader};
 use std::io::Write;
 
@@ -62,11 +64,41 @@ impl std::io::Seek for Recorded<'_> {
     }
 }
 
+/// A Hub repo without `config.json` may hold GGUF files instead (one model, or one per
+/// quantization, perhaps split): the repo's listing names them. The one for `quant`, as a
+/// `.gguf` source, or `None`.
+async fn gguf_in_repo(hub: &str, repo: &str, quant: Quantization) -> Option<ModelSource> {
+    let url = integrity::tree_url(hub, repo);
+    let r = fetch::response(fetch::start(&url), &url).await.ok().filter(|r| r.ok())?;
+    let text = wasm_bindgen_futures::JsFuture::from(r.text().ok()?).await.ok()?.as_string()?;
+    let names = integrity::listed_files(&text)?;
+    let name = pick_gguf(&names, quant.as_str())?;
+    Some(ModelSource::Gguf { url: format!("{}/{repo}/resolve/main/{name}", hub.trim_end_matches('/')) })
+}
+
 /// The stored model if there is a current one, else downloads and converts, then stores the
 /// result. `alive` turns false when a newer Load (or Cancel) replaced this one; work then
 /// stops at the next chunk. `notice` gets problems that do not fail the load (storage full,
 /// nothing can be kept).
 pub async fn load_model(
+    req: &LoadRequest,
+    report: &dyn Fn(Progress),
+    notice: &dyn Fn(String),
+    alive: &dyn Fn() -> bool,
+) -> Result<Loaded, String> {
+    match load_source(req, report, notice, alive).await {
+        Err(e) if is_not_found(&e, "config.json") => {
+            let ModelSource::Hub { hub, repo } = &req.source else { return Err(e) };
+            match gguf_in_repo(hub, repo, req.quant).await {
+                Some(source) => load_source(&LoadRequest { source, ..req.clone() }, report, notice, alive).await,
+                None => Err(e),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn load_source(
     req: &LoadRequest,
     report: &dyn Fn(Progress),
     notice: &dyn Fn(String),

@@ -30,6 +30,11 @@ pub fn http_error(name: &str, url: &str, r: &Response) -> String {
     format!("{name} (HTTP {status}) at {url}: {why}")
 }
 
+/// Whether `error` (from [`http_error`]) says the server has no `name`.
+pub fn is_not_found(error: &str, name: &str) -> bool {
+    error.starts_with(&format!("{name} (HTTP 404)"))
+}
+
 /// Reads `response`'s body (the file `f` at `url`) into `sink`.
 pub async fn receive(f: &FileSpec, url: &str, response: &Response, sink: &mut dyn ChunkSink, alive: &dyn Fn() -> bool) -> Result<(), String> {
     let mut body = BodyReader::new(response)?;

@@ -19,6 +19,8 @@ export const variants = path.join(root, 'tests/fixtures/tiny-variants');
 // tiny-variants/model-q8_0.gguf split by gguf-py into 3 shards (make_split_fixture.py).
 export const splitShards = path.join(root, 'tests/fixtures/split-gguf-py');
 export const TEST_REPO = 'test/tiny-dialogpt';
+// A Hub repo holding a split GGUF alone (no config.json): the shards of splitShards.
+export const SPLIT_REPO = 'test/tiny-split';
 export const SUB = '/sub/path/';
 
 const TYPES = {
@@ -167,15 +169,15 @@ export function clearFaults() {
   Object.assign(hubFaults, NO_FAULTS());
 }
 
-let listing = null;
-function treeListing() {
-  listing ||= fs.readdirSync(fixtures).map((name) => {
-    const data = fs.readFileSync(path.join(fixtures, name));
+const listings = {};
+function treeListing(dir) {
+  listings[dir] ||= fs.readdirSync(dir).map((name) => {
+    const data = fs.readFileSync(path.join(dir, name));
     const entry = { type: 'file', oid: crypto.createHash('sha1').update(data).digest('hex'), size: data.length, path: name };
-    if (name === 'pytorch_model.bin') entry.lfs = { oid: crypto.createHash('sha256').update(data).digest('hex'), size: data.length, pointerSize: 134 };
+    if (/\.(bin|gguf)$/.test(name)) entry.lfs = { oid: crypto.createHash('sha256').update(data).digest('hex'), size: data.length, pointerSize: 134 };
     return entry;
   });
-  return listing;
+  return listings[dir];
 }
 
 /** GET requests of the weights since log position `from` (HEADs do not download). */
@@ -196,9 +198,11 @@ export function serveHub(req, res) {
   const urlPath = new URL(req.url, 'http://x').pathname;
   hubLog.push({ method: req.method, path: urlPath, range: req.headers.range || null });
   // The Hub API's file listing, with the SHA-256 of the LFS weights (checked by the worker).
-  if (urlPath === `/api/models/${TEST_REPO}/tree/main`) {
+  const repoDirs = { [TEST_REPO]: fixtures, [SPLIT_REPO]: splitShards };
+  const listed = urlPath.match(/^\/api\/models\/(.+)\/tree\/main$/);
+  if (listed && repoDirs[listed[1]]) {
     res.writeHead(200, { 'Content-Type': 'application/json', ...cors });
-    return res.end(JSON.stringify(treeListing()));
+    return res.end(JSON.stringify(treeListing(repoDirs[listed[1]])));
   }
   hubRequests.push(req.url);
   // Plain file hosting, for `model=<URL of a .gguf>`.
@@ -208,6 +212,7 @@ export function serveHub(req, res) {
     return sendFile(req, res, found || path.join(variants, file[1]), cors);
   }
   const m = urlPath.match(/^\/(.+)\/resolve\/main\/([^/]+)$/);
+  if (m && m[1] === SPLIT_REPO) return sendFile(req, res, path.join(splitShards, m[2]), cors);
   if (!m || m[1] !== TEST_REPO) {
     res.writeHead(404, { 'Content-Type': 'text/plain', ...cors });
     return res.end('Repository not found');

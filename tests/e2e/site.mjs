@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { assertEq } from './harness.mjs';
-import { dist, hubLog, root, staticHost } from './servers.mjs';
+import { dist, hubLog, root, SPLIT_REPO, staticHost } from './servers.mjs';
 
 const HOST_LIMIT = 25 * 1024 * 1024;
 const SPLIT_FIRST = 'tiny-q8_0-00001-of-00003.gguf';
@@ -72,6 +72,17 @@ export async function siteChecks({ suite, tab, app, base, hub, first, singleRepl
     const shardGets = hubLog.slice(again).filter((r) => r.method === 'GET' && /\.gguf$/.test(r.path));
     assertEq(shardGets.length, 0, 'shard downloads on the second visit');
     console.log(`       ${await app.status()} -> ${JSON.stringify(reply.text)}`);
+  });
+
+  await check('a Hub repo holding only a split GGUF loads by its repo id; same reply', async () => {
+    const from = hubLog.length;
+    await app.goto(base + `?model=${SPLIT_REPO}&hub=${encodeURIComponent(hub.url)}&max_new_tokens=12&storage=none`);
+    await app.ready();
+    const gets = hubLog.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith(`/${SPLIT_REPO}/`)).map((r) => r.path.split('/').pop());
+    assertEq(gets.filter((f) => f.endsWith('.gguf')).join(','), [1, 2, 3].map((i) => `tiny-q8_0-0000${i}-of-00003.gguf`).join(','), 'shards fetched');
+    await app.newChat();
+    await app.send(first);
+    assertEq((await app.waitReply(0)).text, singleReply, 'reply');
   });
 
   await check('a later shard given as the model is refused, naming the first shard', async () => {

@@ -95,6 +95,19 @@ impl ShardName {
     }
 }
 
+/// The GGUF to load among a repository's file `names`: the one whose name has `quant` in it
+/// (any case: `Q4_K_M` for `q4_k`), else the first by name; a split one by its first shard.
+pub fn pick_gguf<'a>(names: &'a [String], quant: &str) -> Option<&'a str> {
+    let mut ggufs: Vec<&String> = names
+        .iter()
+        .filter(|n| n.to_ascii_lowercase().ends_with(".gguf"))
+        .filter(|n| ShardName::parse(n).is_none_or(|s| s.no == 1))
+        .collect();
+    ggufs.sort();
+    let quant = quant.to_ascii_lowercase();
+    ggufs.iter().find(|n| n.to_ascii_lowercase().contains(&quant)).or(ggufs.first()).map(|n| n.as_str())
+}
+
 /// `--split-max-size`: bytes, or llama.cpp's units `M` (10^6 bytes) and `G` (10^9).
 pub fn parse_split_size(text: &str) -> std::result::Result<u64, String> {
     let t = text.trim();
@@ -147,6 +160,15 @@ mod tests {
         for other in ["m.gguf", "m-1-of-3.gguf", "m-00004-of-00003.gguf", "m-00000-of-00003.gguf", "m-00001-of-00003.bin", "-00001-of-0000x.gguf"] {
             assert_eq!(ShardName::parse(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn picks_the_gguf_of_the_quantization_by_its_first_shard() {
+        let names: Vec<String> = ["m-Q8_0.gguf", "m-q4_k-00002-of-00002.gguf", "m-q4_k-00001-of-00002.gguf", "README.md"].map(String::from).to_vec();
+        assert_eq!(pick_gguf(&names, "q4_k"), Some("m-q4_k-00001-of-00002.gguf"));
+        assert_eq!(pick_gguf(&names, "q8_0"), Some("m-Q8_0.gguf"));
+        assert_eq!(pick_gguf(&names, "f16"), Some("m-Q8_0.gguf"));
+        assert_eq!(pick_gguf(&names[3..], "q8_0"), None);
     }
 
     #[test]
