@@ -1,7 +1,8 @@
 //! llama.cpp's split GGUF: shards written here hold every tensor once, within the size limit,
 //! and load back to the same weights as the single file; shards written by llama.cpp's own
 //! Python writer (gguf-py, the code behind `convert_hf_to_gguf.py --split-max-size`) load
-//! here; shards that do not make one model are refused with the shard named.
+//! here, and so do those of llama.cpp's `llama-gguf-split`; shards that do not make one model
+//! are refused with the shard named.
 
 mod common;
 use common::*;
@@ -193,13 +194,23 @@ fn every_shard_carries_llama_cpp_split_keys() {
     }
 }
 
-#[test]
-fn shards_written_by_gguf_py_load_here() {
-    let dir = fixtures().join("split-gguf-py");
-    let first = dir.join("tiny-q8_0-00001-of-00003.gguf");
+/// The shards in `dir` named `first` and on, loaded, against the single file they were split from.
+fn assert_loads_like_the_single_file(dir: &str, first: &str) {
+    let first = fixtures().join(dir).join(first);
     let name = ShardName::parse(first.to_str().unwrap()).unwrap();
     let files: Vec<Vec<u8>> = name.all().iter().map(read).collect();
     let split = load_shards(&files).unwrap();
     let single = LoadedModel::from_bytes(None, Quantization::Q8_0, &read(fixtures().join("tiny-variants/model-q8_0.gguf"))).unwrap();
     same_model(&single, &split);
+}
+
+#[test]
+fn shards_written_by_gguf_py_load_here() {
+    assert_loads_like_the_single_file("split-gguf-py", "tiny-q8_0-00001-of-00003.gguf");
+}
+
+#[test]
+fn shards_written_by_llama_cpp_gguf_split_load_here() {
+    // The first shard holds the metadata and 27 tensors, the second `token_embd.weight` alone.
+    assert_loads_like_the_single_file("split-llama-cpp", "tiny-q8_0-00001-of-00002.gguf");
 }

@@ -5,6 +5,7 @@
 use super::config::Gpt2Config;
 use super::error::{EngineError, Result};
 use super::gguf_meta::gguf_metadata;
+use super::stored_size::table_entry_bytes;
 use super::tokenizer::Gpt2Tokenizer;
 use super::weights::gguf_split::{plan_shards, split_identity, split_metadata};
 use super::weights::names::required_names;
@@ -85,8 +86,7 @@ pub fn write_gguf_shards<W: Write + Seek>(
     let sizes: Vec<(u64, u64)> = tensors
         .iter()
         .map(|(n, t)| {
-            let entry = 8 + n.len() as u64 + 4 + 8 * t.shape().dims().len() as u64 + 4 + 8;
-            (entry, padded(t.storage_size_in_bytes() as u64))
+            (table_entry_bytes(n, t.shape().dims().len()), padded(t.storage_size_in_bytes() as u64))
         })
         .collect();
     let plan = plan_shards(header, &sizes, max_bytes);

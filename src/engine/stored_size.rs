@@ -3,7 +3,7 @@
 
 use super::config::Gpt2Config;
 use super::quantize::Quantization;
-use super::weights::names::required_names;
+use super::weights::names::{expected_shape, required_names};
 
 /// GGUF aligns every tensor's data to this many bytes.
 const ALIGNMENT: u64 = 32;
@@ -12,21 +12,10 @@ const ALIGNMENT: u64 = 32;
 /// real vocabulary (see the test below).
 pub const GPT2_METADATA_BYTES: u64 = 1_766_945;
 
-/// The shape of the tensor `name` (GGUF naming) in a GPT-2 of `cfg`, `[out, in]` for matrices.
-fn shape_of(cfg: &Gpt2Config, name: &str) -> Vec<usize> {
-    let leaf = name.rsplit_once("blk.").map_or(name, |(_, rest)| rest.split_once('.').map_or(rest, |(_, leaf)| leaf));
-    let (n, inner) = (cfg.n_embd, cfg.n_inner);
-    match leaf {
-        "token_embd.weight" => vec![cfg.vocab_size, n],
-        "position_embd.weight" => vec![cfg.n_positions, n],
-        "attn_qkv.weight" => vec![3 * n, n],
-        "attn_qkv.bias" => vec![3 * n],
-        "attn_output.weight" => vec![n, n],
-        "ffn_up.weight" => vec![inner, n],
-        "ffn_up.bias" => vec![inner],
-        "ffn_down.weight" => vec![n, inner],
-        _ => vec![n], // norms and the other biases
-    }
+/// Bytes of a tensor's entry in a GGUF header: name (u64 length + bytes), dims (u32 count +
+/// u64 each), type (u32), offset (u64).
+pub fn table_entry_bytes(name: &str, dims: usize) -> u64 {
+    8 + name.len() as u64 + 4 + 8 * dims as u64 + 4 + 8
 }
 
 /// Bytes of the GGUF file a float checkpoint of `cfg` becomes at `quant` (tied head, as
@@ -35,13 +24,11 @@ pub fn gguf_bytes(cfg: &Gpt2Config, quant: Quantization) -> u64 {
     let tensors: u64 = required_names(cfg.n_layer)
         .iter()
         .map(|name| {
-            let shape = shape_of(cfg, name);
+            let shape = expected_shape(cfg, name).expect("a GPT-2 tensor");
             let block = quant.block_type_for(name, &shape);
             let elements: usize = shape.iter().product();
             let data = (elements / block.block() * block.block_bytes()) as u64;
-            // name (u64 length + bytes), dims (u32 count + u64 each), type (u32), offset (u64)
-            let entry = 8 + name.len() as u64 + 4 + 8 * shape.len() as u64 + 4 + 8;
-            entry + data.div_ceil(ALIGNMENT) * ALIGNMENT
+            table_entry_bytes(name, shape.len()) + data.div_ceil(ALIGNMENT) * ALIGNMENT
         })
         .sum();
     GPT2_METADATA_BYTES + tensors

@@ -19,6 +19,19 @@ pub struct Loaded {
     pub storage_changed: bool,
 }
 
+/// How long storing a model may take before it is used without being kept. A store that never
+/// answers (an IndexedDB transaction held by a frozen page of this site) must not keep a model
+/// that is ready in memory from the chat.
+const STORE_TIMEOUT_MS: i32 = 20_000;
+
+async fn within<T>(ms: i32, work: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+    use futures::future::{select, Either};
+    match select(std::pin::pin!(work), std::pin::pin!(fetch::sleep(ms))).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => Err(format!("the browser did not finish storing it within {} s", ms / 1000)),
+    }
+}
+
 /// Whether a stored entry still matches its source. Asks the server for the weight file's
 /// headers only (HEAD, no body); offline or without an answer the entry is trusted.
 async fn still_current(meta: &EntryMeta) -> bool {
@@ -173,7 +186,7 @@ async fn load_source(
     if let (Some(p), Some(written)) = (pending, written) {
         let meta = EntryMeta { label, quant, source_id, source_url: Some(source_url), digest: String::new(), bytes: 0, stored_ms: 0.0 };
         let stored = match written {
-            Ok(()) => storage::commit(&key, p, meta).await,
+            Ok(()) => within(STORE_TIMEOUT_MS, storage::commit(&key, p, meta)).await,
             Err(e) => {
                 storage::abort(p).await;
                 Err(e)

@@ -43,8 +43,11 @@ export class Suite {
     const seen = new Map();
     for (const e of [...pageErrors.slice(errorsBefore), ...(await this.tab.pageErrors())]) seen.set(`${e.at} ${e.text}`, e);
     const unexpected = [...seen.values()].filter((e) => !(expectErrors && expectErrors.test(e.text)));
-    if (!failure && unexpected.length) {
-      failure = `page errors: ${unexpected.map((e) => `${e.kind}: ${e.text.split('\n')[0]} (${e.url})`).join('; ')}`;
+    // Listed even when the check failed otherwise: an error in a page or worker often explains
+    // a timeout.
+    if (unexpected.length) {
+      const errors = `page errors: ${unexpected.map((e) => `${e.kind}: ${e.text.split('\n')[0]} (${e.url})`).join('; ')}`;
+      failure = failure ? `${failure}\n${errors}` : errors;
     }
     const ms = Date.now() - t0;
     this.results.push({ name, status: failure ? 'failed' : 'passed', ms, failure });

@@ -125,13 +125,13 @@ export function sendFile(req, res, file, headers = {}, { slow = false, dropAfter
 /**
  * A static host for the folder `dir`, mounted at `prefix` (`/` or a sub-path), with the test
  * hooks and optional extra `headers` (e.g. a Content-Security-Policy). Every request is
- * logged in the returned server's `log` (method and path).
+ * logged in the returned server's `log` (method, path, Range header).
  */
 export async function staticHost(dir, { prefix = '/', headers = {}, maxFileBytes = null } = {}) {
   const log = [];
   const host = await listen((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    log.push({ method: req.method, path: urlPath });
+    log.push({ method: req.method, path: urlPath, range: req.headers.range || null });
     if (serveHooks(req, res, headers)) return;
     if (!urlPath.startsWith(prefix)) {
       res.writeHead(404, headers);
