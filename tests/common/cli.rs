@@ -26,11 +26,14 @@ pub fn temp(name: &str) -> std::path::PathBuf {
 pub fn script_rows(model: &str, quant: &str, envs: &[(&str, &str)]) -> Vec<serde_json::Value> {
     let conv = &json("reference/conversations.json")["results"]["greedy"][0];
     let turns = conv.as_array().unwrap();
-    let script = temp(&format!("script-{}.txt", turns.len()));
+    // One file per call: tests run in parallel threads of one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let script = temp(&format!("script-{}.txt", CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
     let lines: Vec<&str> = turns.iter().map(|t| t["user"].as_str().unwrap()).collect();
     std::fs::write(&script, lines.join("\n") + "\n").unwrap();
     let out = dialogpt_with(&["chat", "--model", model, "--quant", quant, "--script", script.to_str().unwrap(), "--json", "--max-new-tokens", "12"], envs);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_file(&script).ok();
     let stdout = String::from_utf8(out.stdout).unwrap();
     stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
