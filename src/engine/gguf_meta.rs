@@ -12,7 +12,8 @@ fn get<'a>(md: &'a HashMap<String, Value>, key: &str) -> Result<&'a Value> {
     md.get(key).ok_or_else(|| EngineError::Config(format!("GGUF metadata lacks `{key}`")))
 }
 
-fn get_usize(md: &HashMap<String, Value>, key: &str) -> Result<usize> {
+/// A non-negative integer of any GGUF integer type.
+pub(crate) fn get_usize(md: &HashMap<String, Value>, key: &str) -> Result<usize> {
     let v = get(md, key)?;
     let n = match v {
         Value::U8(x) => *x as u64,

@@ -173,23 +173,10 @@ impl Component for App {
             let link = ctx.link().clone();
             wasm_bindgen_futures::spawn_local(async move { link.send_message(Msg::SiteConfig(browser::site_config().await)) });
         }
-        app.guard_page_cache();
         app
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
-        let render = self.handle(ctx, msg);
-        self.guard_page_cache();
-        render
-    }
-
-    fn view(&self, ctx: &Context<Self>) -> Html {
-        self.render(ctx)
-    }
-}
-
-impl App {
-    fn handle(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
             Msg::Worker(out) => {
                 let now = js_sys::Date::now();
@@ -219,7 +206,7 @@ impl App {
             Msg::CancelLoad => {
                 self.bridge.send(ToWorker::CancelLoad);
                 self.announce = "Download cancelled".into();
-                self.status = LoadStatus::Cancelled;
+                self.set_status(LoadStatus::Cancelled);
             }
             Msg::Draft(text) => {
                 self.draft = text;
@@ -258,5 +245,9 @@ impl App {
             },
         }
         true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        self.render(ctx)
     }
 }

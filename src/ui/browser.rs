@@ -43,6 +43,7 @@ pub fn keep_out_of_page_cache(keep_out: bool) {
         }
     });
 }
+
 /// The site's default model from `dialogpt-site.json` beside the page: `None` when the site
 /// has none (404, no network, or a host that answers every path with the page itself).
 pub async fn site_config() -> Option<Result<SiteConfig, String>> {

@@ -115,11 +115,12 @@ fn discard_all(responses: &[Option<(Response, String)>]) {
     responses.iter().flatten().for_each(|(r, _)| fetch::discard(r));
 }
 
-/// The shards of a split GGUF are opened one at a time, when their turn comes: a browser
-/// keeps about six connections per host, and a shard whose body waits unread holds one, so
-/// opening ten at once would never finish. Their sizes, for one overall bar, come from HEADs
-/// (no bodies); a missing shard is found here, before any byte is read.
-async fn shard_sizes(files: &[FileSpec]) -> Result<Option<u64>, String> {
+/// The bytes of all `files` together, from HEADs made at once (no bodies): how the shards of a
+/// split GGUF are sized for one overall bar, and the picker's size of any `.gguf` source. The
+/// shards themselves are opened one at a time, when their turn comes: a browser keeps about
+/// six connections per host, and a shard whose body waits unread holds one, so opening ten at
+/// once would never finish. A missing file is found here, before any byte is read.
+pub(super) async fn total_size(files: &[FileSpec]) -> Result<Option<u64>, String> {
     let started: Vec<_> = files.iter().map(|f| fetch::start_with(&f.urls[0], "HEAD", None)).collect();
     let mut total = Some(0u64);
     for (f, p) in files.iter().zip(started) {
@@ -134,8 +135,7 @@ async fn shard_sizes(files: &[FileSpec]) -> Result<Option<u64>, String> {
 
 /// The SHA-256 the Hub lists for the file at `file_url`, if the listing can be had.
 async fn expected_checksum(listing: js_sys::Promise, list_url: &str, file_url: &str) -> Option<Expected> {
-    let r = fetch::response(listing, list_url).await.ok().filter(|r| r.ok())?;
-    let text = wasm_bindgen_futures::JsFuture::from(r.text().ok()?).await.ok()?.as_string()?;
+    let text = fetch::ok_text(listing, list_url).await?;
     let name = file_url.rsplit('/').next()?;
     let found = integrity::expected_sha256(&text, name);
     if found.is_none() {
@@ -180,7 +180,7 @@ pub async fn download(
         _ => None,
     };
     let (mut responses, total) = if req.source.is_split() {
-        let total = shard_sizes(&files).await?;
+        let total = total_size(&files).await?;
         (files.iter().map(|_| None).collect::<Vec<_>>(), total)
     } else {
         let responses = open_all(&files).await?;

@@ -68,6 +68,13 @@ pub async fn response(promise: Promise, url: &str) -> Result<Response, String> {
     }
 }
 
+/// The body of a successful (2xx) response as text; `None` on any failure (for what is only
+/// consulted, like the Hub's file listing).
+pub async fn ok_text(promise: Promise, url: &str) -> Option<String> {
+    let r = response(promise, url).await.ok().filter(|r| r.ok())?;
+    JsFuture::from(r.text().ok()?).await.ok()?.as_string()
+}
+
 /// What identifies the bytes behind a URL without reading them: ETag when CORS exposes it
 /// (the Hub does), else Last-Modified, with the size. `None` when the server says nothing.
 pub fn source_identity(r: &Response) -> Option<String> {

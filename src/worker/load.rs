@@ -82,9 +82,7 @@ impl std::io::Seek for Recorded<'_> {
 /// `.gguf` source, or `None`.
 async fn gguf_in_repo(hub: &str, repo: &str, quant: Quantization) -> Option<ModelSource> {
     let url = integrity::tree_url(hub, repo);
-    let r = fetch::response(fetch::start(&url), &url).await.ok().filter(|r| r.ok())?;
-    let text = wasm_bindgen_futures::JsFuture::from(r.text().ok()?).await.ok()?.as_string()?;
-    let names = integrity::listed_files(&text)?;
+    let names = integrity::listed_files(&fetch::ok_text(fetch::start(&url), &url).await?)?;
     let name = pick_gguf(&names, quant.as_str())?;
     Some(ModelSource::Gguf { url: format!("{}/{repo}/resolve/main/{name}", hub.trim_end_matches('/')) })
 }

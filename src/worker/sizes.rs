@@ -59,6 +59,7 @@ pub use fetched::sizes;
 #[cfg(target_arch = "wasm32")]
 mod fetched {
     use super::*;
+    use crate::worker::download::total_size;
     use crate::worker::fetch;
     use crate::worker::source::FileRole;
 
@@ -95,15 +96,11 @@ mod fetched {
         let files = source.files();
         let weights = files.iter().find(|f| f.role == FileRole::Weights).expect("every source has weights");
         if matches!(source, ModelSource::Gguf { .. }) {
-            // Every shard of a split GGUF, one after the other (a few HEADs, no bodies).
-            let mut total = Some(0u64);
-            for f in files.iter() {
-                match head_size(&f.urls).await {
-                    Ok(n) => total = total.zip(n).map(|(a, b)| a + b),
-                    Err(e) => return ModelSizes { error: Some(format!("{}: {e}", f.name)), ..of_gguf(source, None) },
-                }
-            }
-            return of_gguf(source, total);
+            // The file, or every shard of a split one.
+            return match total_size(&files).await {
+                Ok(n) => of_gguf(source, n),
+                Err(e) => ModelSizes { error: Some(e), ..of_gguf(source, None) },
+            };
         }
         let config_url = &files.iter().find(|f| f.role == FileRole::Config).expect("a Hub layout has a config").urls[0];
         let (cfg, size) = (config(config_url).await, head_size(&weights.urls).await);

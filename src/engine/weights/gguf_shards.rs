@@ -10,21 +10,14 @@ use super::names::expected_shape;
 use super::{TensorSink, WeightStream};
 use crate::engine::config::Gpt2Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::gguf_meta::config_from_gguf;
+use crate::engine::gguf_meta::{config_from_gguf, get_usize};
 use candle_core::quantized::gguf_file::Value;
 use candle_core::quantized::QTensor;
 use std::collections::{HashMap, HashSet};
 
-fn split_key(md: &HashMap<String, Value>, key: &str) -> Option<i64> {
-    match md.get(key)? {
-        Value::U8(x) => Some(*x as i64),
-        Value::U16(x) => Some(*x as i64),
-        Value::U32(x) => Some(*x as i64),
-        Value::I32(x) => Some(*x as i64),
-        Value::U64(x) => Some(*x as i64),
-        Value::I64(x) => Some(*x),
-        _ => None,
-    }
+/// A split key's value; `None` when it is missing or not a count.
+fn split_key(md: &HashMap<String, Value>, key: &str) -> Option<usize> {
+    get_usize(md, key).ok()
 }
 
 /// What the first shard says about the whole.
@@ -133,15 +126,15 @@ impl GgufShards {
         let count = split_key(md, SPLIT_COUNT);
         if self.shard == 0 {
             let md = self.current.take_metadata().expect("just seen");
-            if let (Some(_), Some(count)) = (no, count) {
-                let tensors = split_key(&md, SPLIT_TENSORS_COUNT).unwrap_or(-1);
-                if no != Some(0) || count < 1 || tensors < 0 {
+            if md.contains_key(SPLIT_NO) && md.contains_key(SPLIT_COUNT) {
+                let tensors = split_key(&md, SPLIT_TENSORS_COUNT);
+                let (Some(0), Some(count @ 1..), Some(tensors)) = (no, count, tensors) else {
                     return Err(EngineError::Shard(format!(
-                        "the first shard says it is shard {:?} of {count} with {tensors} tensors",
+                        "the first shard says it is shard {:?} of {count:?} with {tensors:?} tensors",
                         no.map(|n| n + 1)
                     )));
-                }
-                self.split = Some(Split { count: count as usize, tensors: tensors as usize, model: split_model(&md) });
+                };
+                self.split = Some(Split { count, tensors, model: split_model(&md) });
             }
             // Without a usable config the model build says what is wrong; shapes go unchecked.
             self.config = config_from_gguf(&md).ok();
@@ -149,7 +142,7 @@ impl GgufShards {
             return Ok(());
         }
         let expected = self.split.as_ref().map_or(1, |s| s.count);
-        if no != Some(self.shard as i64) || count != Some(expected as i64) {
+        if no != Some(self.shard) || count != Some(expected) {
             let said = match (no, count) {
                 (Some(n), Some(c)) => format!("shard {} of {c}", n + 1),
                 _ => "not a shard of a split GGUF".into(),

@@ -68,19 +68,17 @@ impl App {
     pub(super) fn fail(&mut self, message: String) {
         self.announce = format!("Could not load the model: {message}");
         self.emit(HostEvent::Error { message: message.clone() });
-        self.status = LoadStatus::Failed(message);
+        self.set_status(LoadStatus::Failed(message));
     }
 
+    /// Every change of the load status goes through here. A page whose model is loading stays
+    /// out of the back/forward cache.
     pub(super) fn set_status(&mut self, status: LoadStatus) {
         if let LoadStatus::Loading { text, fraction } = &status {
             self.emit(HostEvent::Loading { text: text.clone(), fraction: *fraction });
         }
+        super::super::browser::keep_out_of_page_cache(matches!(status, LoadStatus::Loading { .. }));
         self.status = status;
-    }
-
-    /// After every update: a page whose model is loading stays out of the back/forward cache.
-    pub(super) fn guard_page_cache(&self) {
-        super::super::browser::keep_out_of_page_cache(matches!(self.status, LoadStatus::Loading { .. }));
     }
 
     pub(super) fn model_label(&self) -> Option<String> {

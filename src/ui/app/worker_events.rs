@@ -78,7 +78,7 @@ impl App {
                 }
                 self.announce = format!("Ready: {summary}");
                 self.emit(HostEvent::Ready { model: info.name.clone() });
-                self.status = LoadStatus::Ready { summary };
+                self.set_status(LoadStatus::Ready { summary });
                 self.model = Some(info);
                 browser::focus_unless_typing("textarea[aria-label=Message]");
             }
