@@ -30,7 +30,8 @@ const require = createRequire(import.meta.url);
 const { encode } = require('gpt-3-encoder');
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const dist = path.join(root, 'dist');
+// `--dist DIR`: another build of ours (e.g. the last release, for a before/after).
+const dist = path.resolve(root, process.argv.includes('--dist') ? process.argv[process.argv.indexOf('--dist') + 1] : 'dist');
 const webDir = path.join(here, 'web');
 const wllamaDir = path.join(here, 'node_modules/@wllama/wllama/esm');
 const wllama2Dir = path.join(here, 'node_modules/wllama2/esm'); // npm alias of @wllama/wllama@2.x
@@ -60,6 +61,11 @@ const N_GEN = 64;
 const DUEL_PAIRS = Number(opt('--pairs', 5));
 // Only the side-by-side phase (no load, memory or conversation phases): a quick speed check.
 const DUEL_ONLY = flag('--duel-only');
+// Alternating load pairs per model: ours, wllama 2.x and 3.x, warm (from storage) and cold
+// (download + store), each pair on the same machine moment. 0 skips the phase.
+const LOAD_PAIRS = Number(opt('--load-pairs', DUEL_ONLY ? 0 : 3));
+// Only the load pairs (no per-engine phases, no reply duels): `--loads-only`.
+const LOADS_ONLY = flag('--loads-only');
 const WITH_BIN = !flag('--no-bin') && !DUEL_ONLY;
 // Native llama.cpp (llama-bench, 1 thread) on the same file inside each side-by-side pair: the
 // issue's long-run aim is in-browser decode at >= 0.5x native llama.cpp, measured in one run.
@@ -353,11 +359,16 @@ async function oursWaitReady(page) {
   const status = await page.getAttribute('.app', 'data-status');
   const summary = (await page.locator('.status').innerText()).trim();
   if (status !== 'ready') throw new Error(`ours: load failed: ${summary}`);
-  const m = /(loaded from cache|loaded) in ([\d.]+) s/.exec(summary);
+  // The worker's own account of the load: total and per step (see LoadStep in protocol.rs).
+  // Builds from before the timings only say "loaded [from storage] in N s" (0.1 s resolution).
+  const stages = JSON.parse((await page.getAttribute('html', 'data-load-timings')) || 'null');
+  const m = /(loaded from storage|loaded from cache|loaded) in ([\d.]+) s/.exec(summary);
+  if (!stages && !m) throw new Error(`ours: the page gave no load timings (${summary})`);
   return {
     page_to_ready_ms: b.readyAt, // navigation start → Ready
-    worker_load_ms: m ? Number(m[2]) * 1000 : null, // Load message → Ready (0.1 s resolution)
-    from_cache: m ? m[1] === 'loaded from cache' : null,
+    worker_load_ms: stages ? stages.ms : Number(m[2]) * 1000, // Load message → Ready
+    from_cache: stages ? stages.from !== 'network' : m[1] !== 'loaded',
+    stages,
     summary,
     model_memory_bytes: await oursWorkerMemory(page), // = ModelInfo.memory_bytes (nothing runs in between)
   };
@@ -684,6 +695,115 @@ function sideBySideTable(duels) {
   return lines.join('\n');
 }
 
+// ---------- load pairs ----------
+// Warm and cold loads of one model by ours and by each wllama, alternating within each pair
+// (ours, wllama 2, wllama 3, then the reverse order) so every pair shares one moment of a machine
+// whose speed drifts. Each engine keeps one origin for its warm loads (stored once, then
+// reloaded); every cold load gets a fresh origin (a new port: empty storage).
+async function benchLoads(label, ggufUrl) {
+  const engines = ['ours', ...(ONLY.includes('wllama') ? ['wllama', ...(WITH_WL2 ? ['wllama2'] : [])] : [])];
+  log(`\n== loads side by side: ${label}, ${LOAD_PAIRS} pairs of ${engines.join(' / ')}`);
+  for (const p of context.pages()) await p.close();
+  const res = { engine: 'loads', label, source: ggufUrl, engines, pairs: [], failed: {} };
+  const serverFor = (e) => (e === 'ours' ? serveDist : serveWllama(false));
+  const v = (e) => (e === 'wllama2' ? 2 : 3);
+  // One load in `page` (navigated already, or reloaded): page and engine times, ours' steps.
+  const measure = async (e, page, cached) => {
+    if (e === 'ours') {
+      const r = await oursWaitReady(page);
+      if (r.from_cache !== cached) throw new Error(`ours: expected a ${cached ? 'stored' : 'downloaded'} model`);
+      return { page_ms: r.page_to_ready_ms, engine_ms: r.worker_load_ms, stages: r.stages };
+    }
+    await page.waitForFunction(() => window.bench, null, { timeout: TIMEOUT });
+    const r = await page.evaluate(([url]) => window.bench.load(url, { threads: 1 }), [ggufUrl]);
+    if (r.was_cached !== cached) throw new Error(`${e}: expected ${cached ? 'a cached' : 'an uncached'} load`);
+    await page.evaluate(() => window.bench.exit()).catch(() => {});
+    return { page_ms: r.page_ready_ms, engine_ms: r.load_ms };
+  };
+  const open = async (e, web) => {
+    const page = await newTab();
+    await page.goto(web.url + (e === 'ours' ? '/' + oursQuery({ kind: 'gguf', url: ggufUrl }, N_GEN) : `/wllama.html?v=${v(e)}`));
+    return page;
+  };
+  const cold = async (e) => {
+    const web = await listen(serverFor(e));
+    try {
+      await waitQuiet();
+      sampler.take();
+      const page = await open(e, web);
+      const r = await measure(e, page, false);
+      r.peak_renderer_rss = sampler.take().peak_renderer_rss;
+      await page.goto('about:blank');
+      await clearOrigin(page, web.url);
+      await page.close();
+      return r;
+    } finally {
+      await closeServer(web);
+    }
+  };
+  // Warm origins: each engine's model stored once (untimed).
+  const warm = {};
+  for (const e of engines) {
+    try {
+      const web = await listen(serverFor(e));
+      warm[e] = { web, page: await open(e, web) };
+      await measure(e, warm[e].page, false);
+    } catch (err) {
+      res.failed[e] = String(err.message || err).split('\n')[0];
+      log(`   ${e} fails on this model: ${res.failed[e]}`);
+    }
+  }
+  const live = engines.filter((e) => !res.failed[e]);
+  try {
+    for (let i = 0; i < LOAD_PAIRS; i++) {
+      const pair = { warm: {}, cold: {} };
+      const order = i % 2 ? [...live].reverse() : live;
+      for (const e of order) {
+        await waitQuiet();
+        await warm[e].page.bringToFront();
+        await warm[e].page.reload();
+        pair.warm[e] = await measure(e, warm[e].page, true);
+      }
+      for (const e of order) pair.cold[e] = await cold(e);
+      for (const other of live.filter((e) => e !== 'ours')) {
+        pair[`warm_ratio_${other}`] = pair.warm.ours.page_ms / pair.warm[other].page_ms;
+        pair[`cold_ratio_${other}`] = pair.cold.ours.page_ms / pair.cold[other].page_ms;
+      }
+      res.pairs.push(pair);
+      const show = (k) => live.map((e) => `${e} ${pair[k][e].page_ms.toFixed(0)}`).join(', ');
+      log(`   pair ${i + 1}: warm ${show('warm')} ms; cold ${show('cold')} ms; ours' steps warm ${JSON.stringify(pair.warm.ours.stages)} cold ${JSON.stringify(pair.cold.ours.stages)}`);
+    }
+  } finally {
+    for (const e of Object.keys(warm)) {
+      await warm[e].page.goto('about:blank').catch(() => {});
+      await clearOrigin(warm[e].page, warm[e].web.url).catch(() => {});
+      await closeServer(warm[e].web);
+    }
+  }
+  return res;
+}
+function loadsTable(loads) {
+  const name = (e) => (e === 'ours' ? 'ours' : e === 'wllama' ? `wllama ${WL_VERSION}` : `wllama ${WL2_VERSION}`);
+  const lines = ['| model | load | ' + ['ours', 'wllama', 'wllama2'].map((e) => `${name(e)} ms`).join(' | ') + ` | ours / ${name('wllama2')}: median of pairs (min–max) | ours / ${name('wllama')} | ours' steps (median ms) |`, '|---|---|---:|---:|---:|---:|---:|---|'];
+  for (const d of loads) {
+    if (d.error) { lines.push(`| ${d.label} | failed: ${d.error.replace(/\|/g, '/')} |||||||`); continue; }
+    for (const kind of ['warm', 'cold']) {
+      const ms = (e) => (d.failed[e] ? 'fails' : d.pairs.length && d.pairs[0][kind][e] ? r1(median(d.pairs.map((p) => p[kind][e].page_ms))) : '–');
+      const ratio = (e) => {
+        const k = `${kind}_ratio_${e}`;
+        if (!d.pairs.length || d.pairs[0][k] == null) return '–';
+        const col = d.pairs.map((p) => p[k]);
+        return `${median(col).toFixed(2)} (${Math.min(...col).toFixed(2)}–${Math.max(...col).toFixed(2)})`;
+      };
+      const steps = {};
+      for (const p of d.pairs) for (const [k, val] of Object.entries(p[kind].ours?.stages || {})) if (typeof val === 'number') (steps[k] ??= []).push(val);
+      const stepText = Object.entries(steps).map(([k, a]) => `${k} ${Math.round(median(a))}`).join(', ');
+      lines.push(`| ${d.label} | ${kind} | ${ms('ours')} | ${ms('wllama')} | ${ms('wllama2')} | ${ratio('wllama2')} | ${ratio('wllama')} | ${stepText} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
 // ---------- summary ----------
 function summarize(r) {
   if (r.error) return { engine: r.engine, label: r.label, error: r.error };
@@ -768,6 +888,7 @@ async function main() {
   await launch();
   const results = [];
   const duels = [];
+  const loads = [];
   // A failure of one engine on one model is recorded (with its message) and the run goes on.
   const attempt = async (engine, label, fn) => {
     try {
@@ -784,8 +905,9 @@ async function main() {
       for (const [qi, q] of QUANTS.entries()) {
         const url = `${hub.url}/files/${size}-${q}.gguf`;
         const label = `${size} ${q} .gguf`;
+        if (LOAD_PAIRS > 0 && ONLY.includes('ours')) loads.push(await attempt('loads', label, () => benchLoads(label, url)));
         // One engine at a time: loads, memory, speed (and the conversation).
-        if (!DUEL_ONLY) {
+        if (!DUEL_ONLY && !LOADS_ONLY) {
           if (ONLY.includes('ours')) results.push(await attempt('ours', label, () => benchOurs(label, { kind: 'gguf', url }, { conversation: WITH_CONV && qi === 0 })));
           if (ONLY.includes('ours') && OURS_BASELINE) {
             const plain = `${label} (simd=baseline)`;
@@ -801,7 +923,7 @@ async function main() {
             if (WITH_WL2) results.push(await attempt('wllama2', label, () => benchWllama(label, url, { v: 2 })));
           }
         }
-        if (DUEL_PAIRS > 0 && ONLY.includes('ours') && ONLY.includes('wllama')) {
+        if (DUEL_PAIRS > 0 && !LOADS_ONLY && ONLY.includes('ours') && ONLY.includes('wllama')) {
           const versions = WITH_WL2 ? [3, 2] : [3];
           for (const v of versions) {
             const other = v === 3 ? 'wllama' : 'wllama2';
@@ -811,7 +933,7 @@ async function main() {
           }
         }
       }
-      if (WITH_BIN && ONLY.includes('ours')) {
+      if (WITH_BIN && !LOADS_ONLY && ONLY.includes('ours')) {
         const label = `${size} fp16 .bin → q8_0`;
         results.push(await attempt('ours', label, () => benchOurs(label, { kind: 'hub', hub: hub.url, repo: `bench/${size}` }, { speed: true })));
       }
@@ -843,7 +965,7 @@ async function main() {
     command: `flock /tmp/cpu.lock node bench/browser.mjs ${argv.join(' ')}`.trim(),
     settings: { runs: RUNS, warmup_replies: 1, quiet_wait_s: QUIET_WAIT_S, sizes: SIZES, quants: QUANTS, prompt_tokens: N_PROMPT, new_tokens: N_GEN, prompts: PROMPTS, conversation_texts: CONV_TEXTS, conversation_turns: CONV_TURNS, conversation_new_tokens: CONV_NEW_TOKENS },
     transfer: { ours: sizes.ours, ours_total: total(sizes.ours), wllama: sizes.wllama, wllama_total: total(sizes.wllama), wllama2_single_thread: sizes.wllama2, wllama2_total: total(sizes.wllama2) },
-    summaries, results, side_by_side: duels,
+    summaries, results, side_by_side: duels, loads,
   };
   fs.mkdirSync(path.join(here, 'results'), { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -856,6 +978,7 @@ async function main() {
   const md = [
     `Run ${out.started} (${RUNS} runs each, medians) on ${machine.cpu}, ${machine.cores} cores, ${machine.mem_gib} GiB; ${machine.chromium}; @wllama/wllama ${machine.wllama} and ${machine.wllama2}; dist/ built ${machine.dist_mtime}. Raw data: \`bench/results/${path.basename(jsonFile)}\`.`,
     '', table, '', tx,
+    ...(loads.length ? ['', 'Loads side by side (page navigation → ready, alternating engines within each pair; warm: reloaded, the model from browser storage; cold: a fresh origin, downloaded and stored; ratio < 1: ours faster):', '', loadsTable(loads)] : []),
     ...(duels.length ? ['', `Side by side (one thread each, both engines loaded in two tabs, timed replies alternating ours/wllama, a quiet machine before each; ratio > 1: ours faster):`, '', sideBySideTable(duels)] : []),
   ].join('\n');
   log('\n' + md);

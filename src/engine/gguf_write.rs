@@ -9,9 +9,9 @@ use super::stored_size::table_entry_bytes;
 use super::tokenizer::Gpt2Tokenizer;
 use super::weights::gguf_split::{plan_shards, split_identity, split_metadata};
 use super::weights::names::required_names;
-use super::weights::store::WeightStore;
-use candle_core::quantized::gguf_file::{self, Value};
-use candle_core::quantized::QTensor;
+use super::gguf_encode::{self, TensorOut, ALIGNMENT};
+use super::weights::store::{StoredTensor, WeightStore};
+use candle_core::quantized::gguf_file::Value;
 use std::io::{Cursor, Seek, Write};
 
 pub fn write_gguf(cfg: &Gpt2Config, tok: &Gpt2Tokenizer, store: &WeightStore, name: &str) -> Result<Vec<u8>> {
@@ -21,7 +21,7 @@ pub fn write_gguf(cfg: &Gpt2Config, tok: &Gpt2Tokenizer, store: &WeightStore, na
 }
 
 /// The model's tensors in the order they are written.
-fn tensors_in_order<'s>(cfg: &Gpt2Config, store: &'s WeightStore) -> Result<Vec<(String, &'s QTensor)>> {
+fn tensors_in_order<'s>(cfg: &Gpt2Config, store: &'s WeightStore) -> Result<Vec<(String, &'s StoredTensor)>> {
     let mut names = required_names(cfg.n_layer);
     if store.get("output.weight").is_some() {
         names.push("output.weight".into());
@@ -35,11 +35,12 @@ fn tensors_in_order<'s>(cfg: &Gpt2Config, store: &'s WeightStore) -> Result<Vec<
         .collect()
 }
 
-fn write_one<W: Write + Seek>(out: &mut W, metadata: &[(String, Value)], tensors: &[(String, &QTensor)]) -> Result<()> {
-    let md: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let ts: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), *t)).collect();
-    gguf_file::write(out, &md, &ts)?;
-    Ok(())
+fn write_one<W: Write>(out: &mut W, metadata: &[(String, Value)], tensors: &[(String, &StoredTensor)]) -> Result<()> {
+    let ts = tensors
+        .iter()
+        .map(|(n, t)| Ok(TensorOut { name: n, dtype: t.dtype(), dims: t.dims(), bytes: t.data()? }))
+        .collect::<Result<Vec<_>>>()?;
+    gguf_encode::write_file(out, metadata, &ts)
 }
 
 /// Streams the GGUF file into `out` tensor by tensor (e.g. straight into browser storage),
@@ -48,16 +49,13 @@ pub fn write_gguf_to<W: Write + Seek>(cfg: &Gpt2Config, tok: &Gpt2Tokenizer, sto
     write_one(out, &gguf_metadata(cfg, tok, store.quant(), name), &tensors_in_order(cfg, store)?)
 }
 
-/// GGUF keeps tensor data 32-byte aligned.
 fn padded(n: u64) -> u64 {
-    n.div_ceil(32) * 32
+    n.next_multiple_of(ALIGNMENT as u64)
 }
 
 /// Bytes a header with `metadata` and no tensors takes (alignment padding included).
 fn header_bytes(metadata: &[(String, Value)]) -> Result<u64> {
-    let mut out = Cursor::new(Vec::new());
-    write_one(&mut out, metadata, &[])?;
-    Ok(out.into_inner().len() as u64)
+    Ok(gguf_encode::header(metadata, &[])?.len() as u64)
 }
 
 /// Writes the model as llama.cpp's split GGUF, shards of at most `max_bytes` each (only a
@@ -86,12 +84,12 @@ pub fn write_gguf_shards<W: Write + Seek>(
     let sizes: Vec<(u64, u64)> = tensors
         .iter()
         .map(|(n, t)| {
-            (table_entry_bytes(n, t.shape().dims().len()), padded(t.storage_size_in_bytes() as u64))
+            (table_entry_bytes(n, t.dims().len()), padded(t.storage_size_in_bytes() as u64))
         })
         .collect();
     let plan = plan_shards(header, &sizes, max_bytes);
     let described: Vec<(&str, String, &[usize])> =
-        tensors.iter().map(|(n, t)| (n.as_str(), format!("{:?}", t.dtype()), t.shape().dims())).collect();
+        tensors.iter().map(|(n, t)| (n.as_str(), format!("{:?}", t.dtype()), t.dims())).collect();
     let id = split_identity(&described, &plan);
     for (i, range) in plan.iter().enumerate() {
         let mut out = open(i + 1, plan.len())?;

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod gguf_encode;
 pub mod gguf_meta;
 pub mod gguf_write;
 pub mod kernels;

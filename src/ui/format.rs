@@ -1,6 +1,6 @@
 //! Text the page shows for progress, the context meter and speed. Pure, tested natively.
 
-use crate::worker::protocol::{Progress, Stage, TurnDone};
+use crate::worker::protocol::{ModelInfo, Progress, Stage, TurnDone};
 
 /// Bytes as megabytes (10^6, as download tools show them): `12.3`, `351`.
 pub fn mb(bytes: u64) -> String {
@@ -129,9 +129,29 @@ pub fn speed_text(d: &TurnDone) -> String {
     s
 }
 
+/// Where a load's time went, for the ready line: "read 0.61 · convert 0.30 · build 0.40 s".
+/// Steps under 5 ms are left out; `None` when nothing is left.
+pub fn load_steps_text(info: &ModelInfo) -> Option<String> {
+    let shown: Vec<String> =
+        info.steps.iter().filter(|s| s.ms >= 5.0).map(|s| format!("{} {:.2}", s.step.as_str(), s.ms / 1000.0)).collect();
+    (!shown.is_empty()).then(|| format!("{} s", shown.join(" · ")))
+}
+
+/// The same timings for scripts (the benchmarks): `{"ms":1402.5,"from":"opfs","read":612.3,…}`.
+pub fn load_timings_json(info: &ModelInfo) -> String {
+    let mut fields = vec![format!("\"ms\":{:.1}", info.load_ms)];
+    fields.push(match info.read_from {
+        Some(store) => format!("\"from\":\"{}\"", store.as_str()),
+        None => "\"from\":\"network\"".to_string(),
+    });
+    fields.extend(info.steps.iter().map(|s| format!("\"{}\":{:.1}", s.step.as_str(), s.ms)));
+    format!("{{{}}}", fields.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::worker::protocol::{LoadStep, StepTime, Store};
 
     fn dl(file_done: u64, file_total: Option<u64>) -> Progress {
         Progress {
@@ -197,5 +217,35 @@ mod tests {
         assert_eq!(speed_text(&d), "11 tokens in 1.10 s · 10.0 tok/s");
         d.stats.dropped_tokens = 40;
         assert!(speed_text(&d).ends_with("the oldest 40 tokens of the chat no longer fit and were left out"));
+    }
+
+    fn info_with(steps: &[(LoadStep, f64)]) -> ModelInfo {
+        ModelInfo {
+            name: "m".into(),
+            n_positions: 1024,
+            weight_types: "q8_0".into(),
+            n_layer: 24,
+            n_embd: 1024,
+            load_ms: 1402.54,
+            steps: steps.iter().map(|&(step, ms)| StepTime { step, ms }).collect(),
+            read_from: Some(Store::Opfs),
+            memory_bytes: None,
+        }
+    }
+
+    #[test]
+    fn load_steps_leave_out_what_took_no_time() {
+        let info = info_with(&[(LoadStep::Open, 2.0), (LoadStep::Read, 612.3), (LoadStep::Verify, 81.0), (LoadStep::Build, 400.0)]);
+        assert_eq!(load_steps_text(&info).as_deref(), Some("read 0.61 · verify 0.08 · build 0.40 s"));
+        assert_eq!(load_steps_text(&info_with(&[(LoadStep::Open, 1.0)])), None);
+    }
+
+    #[test]
+    fn load_timings_are_json_for_scripts() {
+        let info = info_with(&[(LoadStep::Read, 612.34), (LoadStep::Check, 0.0)]);
+        let v: serde_json::Value = serde_json::from_str(&load_timings_json(&info)).unwrap();
+        assert_eq!(v, serde_json::json!({"ms": 1402.5, "from": "opfs", "read": 612.3, "check": 0.0}));
+        let downloaded = ModelInfo { read_from: None, ..info };
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&load_timings_json(&downloaded)).unwrap()["from"], "network");
     }
 }

@@ -3,7 +3,8 @@
 
 use super::crash_report::{self, memory_bytes};
 use super::load::{load_model, Loaded};
-use super::protocol::{FromWorker, LoadRequest, ModelInfo, ModelSource, ToWorker, TurnDone};
+use super::load_clock::{now_ms, LoadClock};
+use super::protocol::{FromWorker, LoadRequest, ModelInfo, ModelSource, StepTime, ToWorker, TurnDone};
 use super::{sizes, storage};
 use super::tick::Ticker;
 use crate::engine::{ChatSession, Step, Turn};
@@ -12,7 +13,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 pub enum Msg {
-    Loaded { generation: u64, name: String, result: Result<Loaded, String>, load_ms: f64 },
+    Loaded { generation: u64, name: String, result: Result<Loaded, String>, load_ms: f64, steps: Vec<StepTime> },
     /// Advance the turn with this id by one token.
     Step(u64),
     /// A reply is done: put its last token into the KV cache before the next message.
@@ -60,7 +61,8 @@ impl ChatWorker {
         self.load_generation.set(generation);
         let (scope, current, id) = (scope.clone(), self.load_generation.clone(), self.client);
         wasm_bindgen_futures::spawn_local(async move {
-            let started = js_sys::Date::now();
+            let started = now_ms();
+            let clock = LoadClock::default();
             let alive = || current.get() == generation;
             let report = |p: super::protocol::Progress| {
                 if let (true, Some(id)) = (alive(), id) {
@@ -72,9 +74,9 @@ impl ChatWorker {
                     scope.respond(id, FromWorker::Notice(n));
                 }
             };
-            let result = load_model(&req, &report, &notice, &alive).await;
-            let load_ms = js_sys::Date::now() - started;
-            scope.send_message(Msg::Loaded { generation, name: req.source.label(), result, load_ms });
+            let result = load_model(&req, &report, &notice, &alive, &clock).await;
+            let load_ms = now_ms() - started;
+            scope.send_message(Msg::Loaded { generation, name: req.source.label(), result, load_ms, steps: clock.steps() });
         });
     }
 
@@ -199,7 +201,7 @@ impl Worker for ChatWorker {
 
     fn update(&mut self, scope: &WorkerScope<Self>, msg: Msg) {
         match msg {
-            Msg::Loaded { generation, name, result, load_ms } => {
+            Msg::Loaded { generation, name, result, load_ms, steps } => {
                 if generation != self.load_generation.get() {
                     return; // replaced by a newer Load
                 }
@@ -213,6 +215,7 @@ impl Worker for ChatWorker {
                             n_layer: cfg.n_layer,
                             n_embd: cfg.n_embd,
                             load_ms,
+                            steps,
                             read_from,
                             memory_bytes: memory_bytes(),
                         };

@@ -4,7 +4,8 @@
 
 use super::fetch;
 use super::integrity::{self, Expected};
-use super::protocol::{LoadRequest, ModelSource, Progress, Stage};
+use super::load_clock::LoadClock;
+use super::protocol::{LoadRequest, LoadStep, ModelSource, Progress, Stage};
 use super::resume::{http_error, receive, ChunkSink};
 use super::source::{FileRole, FileSpec};
 use super::storage::WriteSeek;
@@ -52,21 +53,23 @@ struct FileSink<'a, 'm, 'w> {
     sha: Option<Sha256>,
     meter: &'a mut Meter<'m>,
     name: &'a str,
+    clock: &'a LoadClock,
 }
 
 impl ChunkSink for FileSink<'_, '_, '_> {
     fn take(&mut self, chunk: &[u8]) -> Result<(), String> {
+        let clock = self.clock;
         match self.loader.as_mut() {
-            Some(l) => l.push(chunk).map_err(|e| format!("{}: {e}", self.name))?,
+            Some(l) => clock.time(LoadStep::Convert, || l.push(chunk)).map_err(|e| format!("{}: {e}", self.name))?,
             None => self.buf.extend_from_slice(chunk),
         }
         if let (Some(raw), None) = (self.raw.as_mut(), self.raw_error.as_ref()) {
-            if let Err(e) = raw.write_all(chunk) {
+            if let Err(e) = clock.time(LoadStep::Store, || raw.write_all(chunk)) {
                 *self.raw_error = Some(e.to_string());
             }
         }
         if let Some(sha) = self.sha.as_mut() {
-            sha.update(chunk);
+            clock.time(LoadStep::Verify, || sha.update(chunk));
         }
         self.meter.add(chunk.len(), false);
         Ok(())
@@ -167,6 +170,7 @@ pub async fn download(
     report: &dyn Fn(Progress),
     alive: &dyn Fn() -> bool,
     mut raw: Option<&mut dyn WriteSeek>,
+    clock: &LoadClock,
 ) -> Result<Fetched, String> {
     let keep_raw = raw.is_some();
     let mut raw_error = None;
@@ -234,6 +238,7 @@ pub async fn download(
             sha: expected.as_ref().map(|_| Sha256::new()),
             meter: &mut meter,
             name: &f.name,
+            clock,
         };
         if let Err(e) = receive(f, url, r, &mut sink, alive).await {
             discard_all(&responses[i + 1..]);
@@ -247,7 +252,8 @@ pub async fn download(
     }
     report(Progress { stage: Stage::Converting, ..meter.progress.clone() });
     let last = &files.last().expect("a source has files").name;
-    let model = loader.ok_or("no weight file in the model")?.finish().map_err(|e| if req.source.is_split() { format!("{last}: {e}") } else { e.to_string() })?;
+    let loader = loader.ok_or("no weight file in the model")?;
+    let model = clock.time(LoadStep::Convert, || loader.finish()).map_err(|e| if req.source.is_split() { format!("{last}: {e}") } else { e.to_string() })?;
     let (source_id, source_url) = source.expect("set with the loader");
     let raw_written = keep_raw.then(|| raw_error.map_or(Ok(()), Err));
     Ok(Fetched { model, raw_written, source_id, source_url })

@@ -5,6 +5,8 @@ use super::download::{download, Fetched};
 use super::fetch;
 use super::protocol::{LoadRequest, ModelSource, Progress, Quantization, Stage, Store};
 use super::integrity;
+use super::load_clock::{now_ms, LoadClock};
+use super::protocol::LoadStep;
 use super::resume::{is_not_found, SUPERSEDED};
 use super::storage::{self, digest::Digest, EntryMeta, StoredBody};
 use crate::engine::weights::gguf_split::pick_gguf;
@@ -32,14 +34,26 @@ async fn within<T>(ms: i32, work: impl std::future::Future<Output = Result<T, St
     }
 }
 
+/// How long the question "is the stored model still current?" may take. Past that (a network
+/// that accepts connections but hardly answers) the stored copy is used, as when offline.
+const CHECK_TIMEOUT_MS: i32 = 5_000;
+
 /// Whether a stored entry still matches its source. Asks the server for the weight file's
-/// headers only (HEAD, no body); offline or without an answer the entry is trusted.
+/// headers only (HEAD, no body); offline or without an answer in time the entry is trusted.
 async fn still_current(meta: &EntryMeta) -> bool {
+    use futures::future::{select, Either};
     let (Some(url), Some(stored)) = (&meta.source_url, &meta.source_id) else { return true };
-    match fetch::response(fetch::start_with(url, "HEAD", None), url).await {
-        Ok(r) if r.ok() => fetch::source_identity(&r).is_none_or(|now| &now == stored),
-        _ => true,
-    }
+    let ask = async {
+        match fetch::response(fetch::start_with(url, "HEAD", None), url).await {
+            Ok(r) if r.ok() => fetch::source_identity(&r).is_none_or(|now| &now == stored),
+            _ => true,
+        }
+    };
+    let answer = match select(std::pin::pin!(ask), std::pin::pin!(fetch::sleep(CHECK_TIMEOUT_MS))).await {
+        Either::Left((current, _)) => current,
+        Either::Right(_) => true,
+    };
+    answer
 }
 
 /// Remembers the first failure of the store's writer, so a full disk reads as a storage
@@ -96,12 +110,13 @@ pub async fn load_model(
     report: &dyn Fn(Progress),
     notice: &dyn Fn(String),
     alive: &dyn Fn() -> bool,
+    clock: &LoadClock,
 ) -> Result<Loaded, String> {
-    match load_source(req, report, notice, alive).await {
+    match load_source(req, report, notice, alive, clock).await {
         Err(e) if is_not_found(&e, "config.json") => {
             let ModelSource::Hub { hub, repo } = &req.source else { return Err(e) };
             match gguf_in_repo(hub, repo, req.quant).await {
-                Some(source) => load_source(&LoadRequest { source, ..req.clone() }, report, notice, alive).await,
+                Some(source) => load_source(&LoadRequest { source, ..req.clone() }, report, notice, alive, clock).await,
                 None => Err(e),
             }
         }
@@ -114,6 +129,7 @@ async fn load_source(
     report: &dyn Fn(Progress),
     notice: &dyn Fn(String),
     alive: &dyn Fn() -> bool,
+    clock: &LoadClock,
 ) -> Result<Loaded, String> {
     let gguf = matches!(req.source, ModelSource::Gguf { .. });
     let label = req.source.label();
@@ -122,22 +138,31 @@ async fn load_source(
     let quant = if gguf { "gguf".to_string() } else { req.quant.as_str().to_string() };
     let key = storage::key(&label, &quant);
     let mut storage_changed = false;
-    if let Some(found) = storage::lookup(&key, req.storage).await {
-        if !still_current(&found.meta).await {
-            found.body.cancel();
-            storage::remove(&key).await;
-            storage_changed = true;
-            notice("the model changed on the server since it was stored: downloading the new one".into());
-        } else {
-            match read_stored(found.body, &found.meta, req, report, alive).await {
-                Ok(session) => return Ok(Loaded { session, read_from: Some(found.store), storage_changed }),
-                Err(e) if !alive() => return Err(e),
-                Err(e) => {
-                    web_sys::console::warn_1(&format!("stored model unusable, downloading again: {e}").into());
-                    storage::remove(&key).await;
-                    storage_changed = true;
-                    notice(format!("the stored copy was damaged ({e}) and was downloaded again"));
-                }
+    if let Some(found) = clock.time_async(LoadStep::Open, storage::lookup(&key, req.storage)).await {
+        let storage::Found { meta, body, store } = found;
+        // The stored copy is read while the server is asked whether it is still current: the
+        // answer almost never changes anything, so the read does not wait for it.
+        let read_done = std::cell::Cell::new(0.0);
+        let read = async {
+            let r = read_stored(body, &meta, req, report, alive, clock).await;
+            read_done.set(now_ms());
+            r
+        };
+        let (read, current) = futures::future::join(read, still_current(&meta)).await;
+        clock.add(LoadStep::Check, (now_ms() - read_done.get()).max(0.0));
+        match (read, current) {
+            (Err(e), _) if !alive() => return Err(e),
+            (Ok(session), true) => return Ok(Loaded { session, read_from: Some(store), storage_changed }),
+            (_, false) => {
+                storage::remove(&key).await;
+                storage_changed = true;
+                notice("the model changed on the server since it was stored: downloading the new one".into());
+            }
+            (Err(e), true) => {
+                web_sys::console::warn_1(&format!("stored model unusable, downloading again: {e}").into());
+                storage::remove(&key).await;
+                storage_changed = true;
+                notice(format!("the stored copy was damaged ({e}) and was downloaded again"));
             }
         }
     }
@@ -153,7 +178,8 @@ async fn load_source(
     };
     // A split GGUF is stored as one file, written from the model like a converted one.
     let keep_raw = gguf && !req.source.is_split();
-    let fetched = download(req, report, alive, pending.as_mut().filter(|_| keep_raw).map(|p| p.writer())).await;
+    let raw = pending.as_mut().filter(|_| keep_raw).map(|p| p.writer());
+    let fetched = clock.remainder(LoadStep::Download, download(req, report, alive, raw, clock)).await;
     let Fetched { model, raw_written, source_id, source_url } = match fetched {
         Ok(f) => f,
         Err(e) => {
@@ -168,11 +194,11 @@ async fn load_source(
         (Some(_), Some(result)) => Some(result),
         (Some(p), None) => {
             let mut out = Recorded { inner: p.writer(), error: None };
-            let result = model.write_gguf(&label, &mut out).map_err(|e| out.error.take().unwrap_or_else(|| e.to_string()));
-            Some(result)
+            let result = clock.time(LoadStep::Store, || model.write_gguf(&label, &mut out));
+            Some(result.map_err(|e| out.error.take().unwrap_or_else(|| e.to_string())))
         }
     };
-    let session = match model.into_session() {
+    let session = match clock.time(LoadStep::Build, || model.into_session()) {
         Ok(s) => s,
         Err(e) => {
             if let Some(p) = pending {
@@ -184,7 +210,7 @@ async fn load_source(
     if let (Some(p), Some(written)) = (pending, written) {
         let meta = EntryMeta { label, quant, source_id, source_url: Some(source_url), digest: String::new(), bytes: 0, stored_ms: 0.0 };
         let stored = match written {
-            Ok(()) => within(STORE_TIMEOUT_MS, storage::commit(&key, p, meta)).await,
+            Ok(()) => clock.time_async(LoadStep::Store, within(STORE_TIMEOUT_MS, storage::commit(&key, p, meta))).await,
             Err(e) => {
                 storage::abort(p).await;
                 Err(e)
@@ -198,6 +224,9 @@ async fn load_source(
     Ok(Loaded { session, read_from: None, storage_changed })
 }
 
+/// How long reading a stored model runs before it lets other work of the worker in.
+const YIELD_EVERY_MS: f64 = 100.0;
+
 /// Streams a stored GGUF into the loader, checking size and checksum before it is used.
 async fn read_stored(
     mut body: StoredBody,
@@ -205,24 +234,32 @@ async fn read_stored(
     req: &LoadRequest,
     report: &dyn Fn(Progress),
     alive: &dyn Fn() -> bool,
+    clock: &LoadClock,
 ) -> Result<ChatSession, String> {
     let mut progress =
         Progress { stage: Stage::FromStorage, file: String::new(), file_done: 0, file_total: Some(meta.bytes), done: 0, total: Some(meta.bytes) };
     report(progress.clone());
     let mut loader = ModelLoader::new(None, req.quant);
     let mut digest = Digest::default();
-    while let Some(chunk) = body.next().await? {
+    let mut last_yield = now_ms();
+    while let Some(chunk) = clock.time_async(LoadStep::Read, body.next()).await? {
         if !alive() {
             body.cancel();
             return Err(SUPERSEDED.into());
         }
-        digest.update(&chunk);
-        loader.push(&chunk).map_err(|e| e.to_string())?;
+        clock.time(LoadStep::Verify, || digest.update(&chunk));
+        clock.time(LoadStep::Convert, || loader.push(&chunk)).map_err(|e| e.to_string())?;
         progress.done += chunk.len() as u64;
+        // A synchronous read never waits: give the page's messages (Cancel) a turn now and then.
+        if now_ms() - last_yield >= YIELD_EVERY_MS {
+            report(progress.clone());
+            clock.time_async(LoadStep::Read, fetch::sleep(0)).await;
+            last_yield = now_ms();
+        }
     }
     report(progress.clone());
     if progress.done != meta.bytes || digest.finish() != meta.digest {
         return Err(format!("checksum mismatch ({} of {} bytes read)", progress.done, meta.bytes));
     }
-    loader.finish().and_then(LoadedModel::into_session).map_err(|e| e.to_string())
+    clock.time(LoadStep::Build, || loader.finish().and_then(LoadedModel::into_session)).map_err(|e| e.to_string())
 }

@@ -4,7 +4,7 @@
 //! - [`source`]: model names/URLs → the files to fetch; [`sizes`]: what a model costs before loading;
 //! - [`integrity`]: the Hub's SHA-256 of a download; [`storage`]: models kept in the browser;
 //! - `load` → `download` → `resume` → `fetch`: a model from storage, or streamed from the
-//!   network into `engine::ModelLoader` (wasm only);
+//!   network into `engine::ModelLoader` (wasm only); `load_clock`: where a load's time went;
 //! - `agent`: the gloo-worker `Worker` that drives `ChatSession` one token per event-loop turn.
 
 pub mod integrity;
@@ -23,6 +23,8 @@ mod download;
 mod fetch;
 #[cfg(target_arch = "wasm32")]
 mod load;
+#[cfg(target_arch = "wasm32")]
+mod load_clock;
 #[cfg(target_arch = "wasm32")]
 mod resume;
 #[cfg(target_arch = "wasm32")]

@@ -135,6 +135,52 @@ pub struct Progress {
     pub total: Option<u64>,
 }
 
+/// A step of loading a model. Steps that overlap in time (a download converted while it
+/// arrives) each count only their own work; waiting for the network or the disk counts as
+/// `Download` or `Read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadStep {
+    /// Asking the server whether a stored model is still the current one (HEAD).
+    Check,
+    /// Finding the stored entry and opening it.
+    Open,
+    /// Waiting for stored bytes.
+    Read,
+    /// Checksumming bytes (a stored body, or a download against the Hub's SHA-256).
+    Verify,
+    /// Waiting for the network: headers and body.
+    Download,
+    /// Bytes into tensors: parsing, copying, quantizing a checkpoint.
+    Convert,
+    /// The model and its session from the tensors.
+    Build,
+    /// Writing the model to browser storage and making the entry visible.
+    Store,
+}
+
+impl LoadStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadStep::Check => "check",
+            LoadStep::Open => "open",
+            LoadStep::Read => "read",
+            LoadStep::Verify => "verify",
+            LoadStep::Download => "download",
+            LoadStep::Convert => "convert",
+            LoadStep::Build => "build",
+            LoadStep::Store => "store",
+        }
+    }
+}
+
+/// Milliseconds spent in one step of a load.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepTime {
+    pub step: LoadStep,
+    pub ms: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
     /// What the user asked for (repo id or URL).
@@ -146,6 +192,9 @@ pub struct ModelInfo {
     pub n_layer: usize,
     pub n_embd: usize,
     pub load_ms: f64,
+    /// Where `load_ms` went, step by step.
+    #[serde(default)]
+    pub steps: Vec<StepTime>,
     /// The browser store it was read from, instead of downloaded.
     #[serde(default)]
     pub read_from: Option<Store>,

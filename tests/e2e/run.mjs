@@ -357,6 +357,51 @@ async function main() {
       await app.ready();
     });
 
+    await check('while a model loads, the conversation kept from the last visit is readable and the draft editable', async () => {
+      await app.goto(base + query);
+      await app.ready();
+      await app.newChat();
+      await app.say(conversation[0].user);
+      assertEq((await app.waitReply(0)).text, firstReply, 'reply before the reload');
+      // A slow download that is never stored (storage=none): several seconds of loading.
+      hubFaults.slowMs = 150;
+      try {
+        await app.goto(base + query + '&storage=none');
+        await tab.waitFor(() => /Downloading/.test(document.querySelector('.progress-text')?.textContent || ''), null, { interval: 20, what: 'the download' });
+        const shown = (await tab.texts('[data-author] .text')).map((t) => t.trim());
+        assertEq(shown.join('|'), [conversation[0].user, firstReply].join('|'), 'the conversation shown while loading');
+        const draft = 'typed while the model loads';
+        await tab.fill(MESSAGE, draft);
+        const status = await tab.evaluate(() => document.querySelector('.app').dataset.status);
+        assertEq(status, 'loading', 'still loading after typing');
+        await app.ready();
+        assertEq(await tab.evaluate(() => document.querySelector('textarea[aria-label=Message]').value), draft, 'the draft once ready');
+      } finally {
+        hubFaults.slowMs = 25;
+      }
+    });
+
+    await check('the ready line says where the load time went; the same timings are on the page root for scripts', async () => {
+      const timings = async () => JSON.parse(await tab.evaluate(() => document.documentElement.dataset.loadTimings));
+      await app.goto(base + query + '&storage=none');
+      await app.ready();
+      let t = await timings();
+      // Steps are there even when they took less than the clock resolves (coarse in some engines).
+      const has = (t, steps) => steps.every((k) => typeof t[k] === 'number' && t[k] >= 0) && t.ms > 0;
+      if (t.from !== 'network' || !has(t, ['download', 'convert', 'build'])) throw new Error(`download timings: ${JSON.stringify(t)}`);
+      await app.goto(base + query);
+      await app.ready();
+      t = await timings();
+      const status = await app.status();
+      if (t.from === 'network' || !has(t, ['open', 'read', 'verify', 'convert', 'build', 'check'])) throw new Error(`stored-model timings: ${JSON.stringify(t)}`);
+      // What the steps add up to cannot exceed the whole (they do not overlap, bar the check).
+      const sum = Object.entries(t).filter(([k, v]) => typeof v === 'number' && k !== 'ms').reduce((a, [, v]) => a + v, 0);
+      if (sum > t.ms + 1) throw new Error(`steps add up to ${sum} ms of ${t.ms} ms: ${JSON.stringify(t)}`);
+      const listed = Object.entries(t).some(([k, v]) => k !== 'ms' && typeof v === 'number' && v >= 5);
+      if (listed && !/loaded from storage in [\d.]+ s \((\w+ [\d.]+( · )?)+ s\)/.test(status)) throw new Error(`no steps in the ready line: ${status}`);
+      console.log(`       ${status.replace(/^.*?loaded/, 'loaded')}`);
+    });
+
     await check('a connection cut mid-download resumes with an HTTP Range request; replies are exact', async () => {
       hubFaults.dropWeightsAfter = 3_000_000;
       const from = hubLog.length;

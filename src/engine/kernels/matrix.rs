@@ -5,7 +5,7 @@
 use super::activations::{ActFormat, QuantActs};
 use super::{matmul, parallel, Arch, BlockType};
 use crate::engine::error::{EngineError, Result};
-use candle_core::quantized::QTensor;
+use candle_core::quantized::{GgmlDType, QTensor};
 use std::cell::RefCell;
 
 /// `[rows, cols]`, rows being output features, in GGUF's row-major block layout.
@@ -38,12 +38,16 @@ impl Matrix {
 
     /// A copy of a two-dimensional GGUF tensor whose block type the kernels take.
     pub fn from_qtensor(t: &QTensor) -> Result<Self> {
-        let block = BlockType::from_ggml(t.dtype())
-            .ok_or_else(|| EngineError::UnsupportedFormat(format!("no kernel multiplies {:?} weights", t.dtype())))?;
-        let &[rows, cols] = t.shape().dims() else {
-            return Err(EngineError::ShapeMismatch { name: "matrix".into(), got: t.shape().dims().to_vec(), expected: vec![0, 0] });
+        Self::from_gguf(t.dtype(), t.shape().dims(), t.data()?.into_owned())
+    }
+
+    /// A `[rows, cols]` GGUF tensor's bytes, taken as they are.
+    pub fn from_gguf(dtype: GgmlDType, dims: &[usize], bytes: Vec<u8>) -> Result<Self> {
+        let block = BlockType::from_ggml(dtype).ok_or_else(|| EngineError::UnsupportedFormat(format!("no kernel multiplies {dtype:?} weights")))?;
+        let &[rows, cols] = dims else {
+            return Err(EngineError::ShapeMismatch { name: "matrix".into(), got: dims.to_vec(), expected: vec![0, 0] });
         };
-        Self::new(block, rows, cols, t.data()?.into_owned())
+        Self::new(block, rows, cols, bytes)
     }
 
     pub fn rows(&self) -> usize {

@@ -1,6 +1,6 @@
 //! Building the model from the loaded weights: each tensor taken out of the store (so no
-//! weight is held twice), checked against the config's shapes and copied into the engine's
-//! own buffers; candle's tensors end here.
+//! weight is held twice), checked against the config's shapes and moved into the engine's
+//! own buffers (GGUF bytes as they are; tensors converted at load are copied out of candle's).
 
 use super::block::Block;
 use super::gpt2::Gpt2Model;
@@ -10,8 +10,7 @@ use crate::engine::config::Gpt2Config;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::kernels::attention::KvCache;
 use crate::engine::kernels::Matrix;
-use crate::engine::weights::store::WeightStore;
-use candle_core::quantized::QTensor;
+use crate::engine::weights::store::{StoredTensor, WeightStore};
 use candle_core::Device;
 
 fn check_shape(name: &str, got: &[usize], expected: &[usize]) -> Result<()> {
@@ -21,9 +20,9 @@ fn check_shape(name: &str, got: &[usize], expected: &[usize]) -> Result<()> {
     Ok(())
 }
 
-fn take(store: &mut WeightStore, name: &str, shape: &[usize]) -> Result<QTensor> {
+fn take(store: &mut WeightStore, name: &str, shape: &[usize]) -> Result<StoredTensor> {
     let t = store.take(name)?;
-    check_shape(name, t.shape().dims(), shape)?;
+    check_shape(name, t.dims(), shape)?;
     Ok(t)
 }
 
@@ -33,7 +32,7 @@ fn values(store: &mut WeightStore, name: &str, shape: &[usize]) -> Result<Vec<f3
 }
 
 fn matrix(store: &mut WeightStore, name: &str, shape: [usize; 2]) -> Result<Matrix> {
-    Matrix::from_qtensor(&take(store, name, &shape)?)
+    take(store, name, &shape)?.into_matrix()
 }
 
 fn layer_norm(store: &mut WeightStore, prefix: &str, n: usize, eps: f64) -> Result<LayerNorm> {

@@ -12,7 +12,7 @@ use crate::engine::config::Gpt2Config;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::gguf_meta::{config_from_gguf, get_usize};
 use candle_core::quantized::gguf_file::Value;
-use candle_core::quantized::QTensor;
+use candle_core::quantized::GgmlDType;
 use std::collections::{HashMap, HashSet};
 
 /// A split key's value; `None` when it is missing or not a count.
@@ -51,19 +51,19 @@ impl TensorSink for ShardSink<'_> {
         self.inner.float_tensor(name, dtype, shape, bytes)
     }
 
-    fn quantized_tensor(&mut self, name: &str, tensor: QTensor) -> Result<()> {
+    fn gguf_tensor(&mut self, name: &str, dtype: GgmlDType, dims: &[usize], bytes: Vec<u8>) -> Result<()> {
         if !self.seen.insert(name.to_string()) {
             return Err(EngineError::Shard(format!("this shard belongs to another model (tensor `{name}` is in an earlier shard too)")));
         }
         if let Some(expected) = self.config.and_then(|c| expected_shape(c, name)) {
-            if tensor.shape().dims() != expected.as_slice() {
+            if dims != expected.as_slice() {
                 return Err(EngineError::Shard(format!(
                     "this shard belongs to another model (tensor `{name}` has shape {:?}, this model's is {expected:?})",
-                    tensor.shape().dims()
+                    dims
                 )));
             }
         }
-        self.inner.quantized_tensor(name, tensor)
+        self.inner.gguf_tensor(name, dtype, dims, bytes)
     }
 }
 

@@ -3,7 +3,7 @@
 //! table) is parsed with candle once it has fully arrived; tensors follow in offset order.
 
 use super::byte_ranges::{Range, RangeWalker};
-use super::{qtensor_from_bytes, TensorSink, WeightStream};
+use super::{TensorSink, WeightStream};
 use crate::engine::error::{EngineError, Result};
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::quantized::GgmlDType;
@@ -83,10 +83,7 @@ impl GgufStream {
 
     fn consume(&mut self, bytes: &[u8], sink: &mut dyn TensorSink) -> Result<()> {
         let walker = self.walker.as_mut().expect("called after the header");
-        walker.consume(bytes, |r, data| {
-            let t = qtensor_from_bytes(r.info.0, &data, &r.info.1)?;
-            sink.quantized_tensor(&r.name, t)
-        })
+        walker.consume(bytes, |r, data| sink.gguf_tensor(&r.name, r.info.0, &r.info.1, data))
     }
 }
 

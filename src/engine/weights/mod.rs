@@ -68,8 +68,8 @@ pub trait TensorSink {
     fn wants(&self, name: &str) -> bool;
     /// A float tensor in row-major order, `bytes` little-endian of `dtype`.
     fn float_tensor(&mut self, name: &str, dtype: FloatDtype, shape: &[usize], bytes: &[u8]) -> Result<()>;
-    /// An already quantized tensor (GGUF), shape in candle's row-major order.
-    fn quantized_tensor(&mut self, name: &str, tensor: QTensor) -> Result<()>;
+    /// A GGUF tensor's bytes as stored (any block type), dims in candle's row-major order.
+    fn gguf_tensor(&mut self, name: &str, dtype: candle_core::quantized::GgmlDType, dims: &[usize], bytes: Vec<u8>) -> Result<()>;
 }
 
 /// A push parser for one weight file.
@@ -90,6 +90,16 @@ pub fn alloc_bytes(n: usize) -> Result<Vec<u8>> {
     Ok(v)
 }
 
+/// Whether `len` bytes are exactly a `dtype` tensor of `shape` in whole blocks.
+pub fn check_block_bytes(dtype: candle_core::quantized::GgmlDType, len: usize, shape: &[usize]) -> Result<()> {
+    let elems: usize = shape.iter().product();
+    let expected = elems / dtype.block_size() * dtype.type_size();
+    if elems % dtype.block_size() != 0 || len != expected {
+        return Err(super::error::EngineError::Corrupt(format!("{dtype:?} tensor of shape {shape:?} needs {expected} bytes, got {len}")));
+    }
+    Ok(())
+}
+
 /// Builds a candle `QTensor` from raw GGML bytes. candle reinterprets the bytes as blocks,
 /// which needs them 4-byte aligned; a misaligned slice is copied first.
 pub fn qtensor_from_bytes(
@@ -97,14 +107,7 @@ pub fn qtensor_from_bytes(
     bytes: &[u8],
     shape: &[usize],
 ) -> Result<QTensor> {
-    let elems: usize = shape.iter().product();
-    let expected = elems / dtype.block_size() * dtype.type_size();
-    if elems % dtype.block_size() != 0 || bytes.len() != expected {
-        return Err(super::error::EngineError::Corrupt(format!(
-            "{dtype:?} tensor of shape {shape:?} needs {expected} bytes, got {}",
-            bytes.len()
-        )));
-    }
+    check_block_bytes(dtype, bytes.len(), shape)?;
     let device = candle_core::Device::Cpu;
     if (bytes.as_ptr() as usize) % 4 == 0 {
         return Ok(candle_core::quantized::ggml_file::qtensor_from_ggml(dtype, bytes, shape.to_vec(), &device)?);

@@ -3,17 +3,75 @@
 //! GGUF writer.
 
 use super::names::map_hub_name;
-use super::{FloatDtype, TensorSink};
+use super::{check_block_bytes, qtensor_from_bytes, FloatDtype, TensorSink};
 use crate::engine::error::{EngineError, Result};
-use crate::engine::kernels::BlockType;
+use crate::engine::kernels::{BlockType, Matrix};
 use crate::engine::quantize::Quantization;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// One tensor as the store keeps it.
+pub enum StoredTensor {
+    /// GGUF bytes kept as they arrived: a weight matrix moves into the model without a copy.
+    Blocks { dtype: GgmlDType, dims: Vec<usize>, bytes: Vec<u8> },
+    /// Made here: quantized from a float checkpoint, or converted from a block type the
+    /// kernels do not take.
+    Converted(QTensor),
+}
+
+impl StoredTensor {
+    pub fn dtype(&self) -> GgmlDType {
+        match self {
+            StoredTensor::Blocks { dtype, .. } => *dtype,
+            StoredTensor::Converted(t) => t.dtype(),
+        }
+    }
+
+    /// Row-major, as candle orders them.
+    pub fn dims(&self) -> &[usize] {
+        match self {
+            StoredTensor::Blocks { dims, .. } => dims,
+            StoredTensor::Converted(t) => t.shape().dims(),
+        }
+    }
+
+    pub fn storage_size_in_bytes(&self) -> usize {
+        match self {
+            StoredTensor::Blocks { bytes, .. } => bytes.len(),
+            StoredTensor::Converted(t) => t.storage_size_in_bytes(),
+        }
+    }
+
+    /// The GGUF block bytes.
+    pub fn data(&self) -> Result<Cow<'_, [u8]>> {
+        match self {
+            StoredTensor::Blocks { bytes, .. } => Ok(Cow::Borrowed(bytes)),
+            StoredTensor::Converted(t) => Ok(t.data()?),
+        }
+    }
+
+    /// The values as f32 (norms, biases, position embeddings; tests).
+    pub fn dequantize(&self, device: &Device) -> Result<Tensor> {
+        match self {
+            StoredTensor::Blocks { dtype, dims, bytes } => Ok(qtensor_from_bytes(*dtype, bytes, dims)?.dequantize(device)?),
+            StoredTensor::Converted(t) => Ok(t.dequantize(device)?),
+        }
+    }
+
+    /// A weight matrix for the kernels; GGUF bytes are moved, not copied.
+    pub fn into_matrix(self) -> Result<Matrix> {
+        match self {
+            StoredTensor::Blocks { dtype, dims, bytes } => Matrix::from_gguf(dtype, &dims, bytes),
+            StoredTensor::Converted(t) => Matrix::from_qtensor(&t),
+        }
+    }
+}
 
 pub struct WeightStore {
     quant: Quantization,
-    tensors: HashMap<String, QTensor>,
+    tensors: HashMap<String, StoredTensor>,
 }
 
 /// Is `name` already a GGUF `gpt2` tensor name?
@@ -34,16 +92,16 @@ impl WeightStore {
         self.quant
     }
 
-    pub fn get(&self, name: &str) -> Option<&QTensor> {
+    pub fn get(&self, name: &str) -> Option<&StoredTensor> {
         self.tensors.get(name)
     }
 
-    pub fn take(&mut self, name: &str) -> Result<QTensor> {
+    pub fn take(&mut self, name: &str) -> Result<StoredTensor> {
         self.tensors.remove(name).ok_or_else(|| EngineError::MissingTensor(name.to_string()))
     }
 
     pub fn insert(&mut self, name: &str, t: QTensor) {
-        self.tensors.insert(name.to_string(), t);
+        self.tensors.insert(name.to_string(), StoredTensor::Converted(t));
     }
 
     pub fn names(&self) -> impl Iterator<Item = &String> {
@@ -98,7 +156,7 @@ impl TensorSink for WeightStore {
         let block = self.quant.block_type_for(&target, &shape);
         let tensor = Tensor::from_vec(values, shape.as_slice(), &Device::Cpu)?;
         let q = QTensor::quantize(&tensor, block.to_ggml())?;
-        self.tensors.insert(target, q);
+        self.insert(&target, q);
         Ok(())
     }
 
@@ -106,16 +164,19 @@ impl TensorSink for WeightStore {
     /// once here: bf16 widens to f32 (exactly); a matrix of another quantized type (q4_0,
     /// q5_k...) becomes q8_0, whose rounding step is far below theirs and whose kernels are
     /// the fastest; other tensors are read as f32 values when the model is built.
-    fn quantized_tensor(&mut self, name: &str, tensor: QTensor) -> Result<()> {
-        let dtype = tensor.dtype();
+    fn gguf_tensor(&mut self, name: &str, dtype: GgmlDType, dims: &[usize], bytes: Vec<u8>) -> Result<()> {
+        check_block_bytes(dtype, bytes.len(), dims)?;
         let converted = match dtype {
             GgmlDType::BF16 => Some(GgmlDType::F32),
-            _ if BlockType::from_ggml(dtype).is_none() && tensor.shape().dims().len() == 2 => Some(GgmlDType::Q8_0),
+            _ if BlockType::from_ggml(dtype).is_none() && dims.len() == 2 => Some(GgmlDType::Q8_0),
             _ => None,
         };
         let tensor = match converted {
-            Some(to) => QTensor::quantize(&tensor.dequantize(&Device::Cpu)?, to)?,
-            None => tensor,
+            Some(to) => {
+                let values = qtensor_from_bytes(dtype, &bytes, dims)?.dequantize(&Device::Cpu)?;
+                StoredTensor::Converted(QTensor::quantize(&values, to)?)
+            }
+            None => StoredTensor::Blocks { dtype, dims: dims.to_vec(), bytes },
         };
         self.tensors.insert(name.to_string(), tensor);
         Ok(())

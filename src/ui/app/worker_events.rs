@@ -3,7 +3,7 @@
 
 use super::super::browser;
 use super::super::embed::HostEvent;
-use super::super::format::{mb, progress_fraction, progress_text, speed_text};
+use super::super::format::{load_steps_text, load_timings_json, mb, progress_fraction, progress_text, speed_text};
 use super::super::params::UrlParams;
 use super::super::status::LoadStatus;
 use super::{App, Msg};
@@ -70,6 +70,10 @@ impl App {
             FromWorker::Ready(info) => {
                 let how = if info.read_from.is_some() { "loaded from storage" } else { "loaded" };
                 let mut summary = format!("{} ({}, {} layers) {how} in {:.1} s", info.name, info.weight_types, info.n_layer, info.load_ms / 1000.0);
+                if let Some(steps) = load_steps_text(&info) {
+                    summary.push_str(&format!(" ({steps})"));
+                }
+                browser::set_root_attribute("load-timings", &load_timings_json(&info));
                 if let Some(m) = info.memory_bytes {
                     summary.push_str(&format!(" · {} MB of memory", mb(m as u64)));
                 }

@@ -4,36 +4,14 @@
 //! read), size and date for the list the page shows. An entry becomes visible only once its
 //! model has built.
 
+pub use super::body::StoredBody;
 use super::entry::EntryMeta;
 use super::{cache_api, indexed_db, opfs};
-use crate::worker::fetch::BodyReader;
 use crate::worker::protocol::{StoragePolicy, Store, StoredListing, StoredModel};
 use js_sys::Reflect;
 use std::io::{Seek, Write};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-
-/// A stored body, read chunk by chunk.
-pub enum StoredBody {
-    /// A file (OPFS) or a response (Cache API).
-    Stream(BodyReader),
-    Chunks(indexed_db::ChunkReader),
-}
-
-impl StoredBody {
-    pub async fn next(&mut self) -> Result<Option<Vec<u8>>, String> {
-        match self {
-            StoredBody::Stream(b) => b.next().await,
-            StoredBody::Chunks(c) => c.next().await,
-        }
-    }
-
-    pub fn cancel(&self) {
-        if let StoredBody::Stream(b) = self {
-            b.cancel();
-        }
-    }
-}
 
 /// A stored entry found for a key.
 pub struct Found {
@@ -57,7 +35,7 @@ pub async fn lookup(key: &str, policy: StoragePolicy) -> Option<Found> {
     let found = |(meta, body), store| Some(Found { meta, body, store });
     if allows(policy, Store::Opfs) {
         if let Some((meta, body)) = opfs::lookup(key).await {
-            return found((meta, StoredBody::Stream(body)), Store::Opfs);
+            return found((meta, body), Store::Opfs);
         }
     }
     if allows(policy, Store::IndexedDb) {

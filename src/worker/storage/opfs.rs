@@ -6,8 +6,10 @@
 //! metadata is written last, once the model has built: a body without it is an unfinished
 //! write and is ignored (and removed on the next store).
 
+use super::body::StoredBody;
 use super::digest::Digest;
 use super::entry::{storage_error, EntryMeta, QUOTA_FULL};
+use super::opfs_reader::FileReader;
 use crate::js_message::js_message;
 use crate::worker::fetch::BodyReader;
 use js_sys::Reflect;
@@ -58,17 +60,25 @@ fn meta_name(key: &str) -> String {
     format!("{key}.json")
 }
 
+/// The file is grown ahead of the writes, in steps that double up to this much, so the browser
+/// resizes the file and checks the site's quota a few times instead of on every write.
+const MAX_GROWTH: u64 = 256 << 20;
+const MIN_SIZE: u64 = 32 << 20;
+
 /// Writes the body of an entry in progress; `Write + Seek` for the GGUF writer.
 pub struct BodyWriter {
     handle: FileSystemSyncAccessHandle,
     pos: u64,
     len: u64,
+    /// The file's size on disk: `len` plus room claimed ahead, cut back when the body is done.
+    room: u64,
     /// Kept while every write appends (the GGUF writer's case); else recomputed at the end.
     digest: Option<Digest>,
 }
 
 impl Write for BodyWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.grow_for(self.pos + buf.len() as u64);
         let opts = FileSystemReadWriteOptions::new();
         opts.set_at(self.pos as f64);
         // The handle takes a view of wasm memory: no copy into a JS buffer.
@@ -103,8 +113,23 @@ impl Seek for BodyWriter {
 }
 
 impl BodyWriter {
+    /// Claims room for a body reaching `end`. Where the browser refuses (quota), the writes go
+    /// on without room claimed ahead and say for themselves whether they fit.
+    fn grow_for(&mut self, end: u64) {
+        if end <= self.room {
+            return;
+        }
+        let to = end.max(self.room + self.room.clamp(MIN_SIZE, MAX_GROWTH));
+        if self.handle.truncate_with_f64(to as f64).is_ok() {
+            self.room = to;
+        }
+    }
+
     /// Closes the file and returns (size, checksum).
     fn finish(self) -> Result<(u64, String), String> {
+        if self.room > self.len {
+            self.handle.truncate_with_f64(self.len as f64).map_err(|e| storage_error(&e))?;
+        }
         self.handle.flush().map_err(|e| storage_error(&e))?;
         let digest = match self.digest {
             Some(d) => d.finish(),
@@ -151,7 +176,7 @@ pub async fn begin(key: &str) -> Result<Pending, String> {
     remove_in(&dir, key).await;
     let handle = sync_handle(&file(&dir, &body_name(key), true).await?).await?;
     handle.truncate_with_f64(0.0).map_err(|e| storage_error(&e))?;
-    let body = BodyWriter { handle, pos: 0, len: 0, digest: Some(Digest::default()) };
+    let body = BodyWriter { handle, pos: 0, len: 0, room: 0, digest: Some(Digest::default()) };
     Ok(Pending { dir, key: key.into(), writer: BufWriter::with_capacity(4 << 20, body) })
 }
 
@@ -211,7 +236,7 @@ pub async fn remove(key: &str) {
 }
 
 /// The entry's metadata and a reader of its body, if it is complete.
-pub async fn lookup(key: &str) -> Option<(EntryMeta, BodyReader)> {
+pub async fn lookup(key: &str) -> Option<(EntryMeta, StoredBody)> {
     let dir = dir().await.ok()?;
     let meta: EntryMeta = serde_json::from_str(&read_text(&dir, &meta_name(key)).await?).ok()?;
     let handle = file(&dir, &body_name(key), false).await.ok()?;
@@ -220,7 +245,10 @@ pub async fn lookup(key: &str) -> Option<(EntryMeta, BodyReader)> {
         remove_in(&dir, key).await;
         return None;
     }
-    Some((meta, BodyReader::from_stream(body.stream())))
+    match FileReader::open(&handle, meta.bytes).await {
+        Some(reader) => Some((meta, StoredBody::File(reader))),
+        None => Some((meta, StoredBody::Stream(BodyReader::from_stream(body.stream())))),
+    }
 }
 
 /// Every complete entry: (key, metadata).
