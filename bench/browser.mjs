@@ -700,11 +700,15 @@ function sideBySideTable(duels) {
 // (ours, wllama 2, wllama 3, then the reverse order) so every pair shares one moment of a machine
 // whose speed drifts. Each engine keeps one origin for its warm loads (stored once, then
 // reloaded); every cold load gets a fresh origin (a new port: empty storage).
-async function benchLoads(label, ggufUrl) {
-  const engines = ['ours', ...(ONLY.includes('wllama') ? ['wllama', ...(WITH_WL2 ? ['wllama2'] : [])] : [])];
+// `source`: a GGUF URL (every engine), or ours' Hub source (`{ kind: 'hub', … }`: ours alone,
+// the .bin converted to q8_0 while it downloads).
+async function benchLoads(label, source) {
+  const ggufUrl = typeof source === 'string' ? source : null;
+  const oursSource = ggufUrl ? { kind: 'gguf', url: ggufUrl } : source;
+  const engines = ['ours', ...(ggufUrl && ONLY.includes('wllama') ? ['wllama', ...(WITH_WL2 ? ['wllama2'] : [])] : [])];
   log(`\n== loads side by side: ${label}, ${LOAD_PAIRS} pairs of ${engines.join(' / ')}`);
   for (const p of context.pages()) await p.close();
-  const res = { engine: 'loads', label, source: ggufUrl, engines, pairs: [], failed: {} };
+  const res = { engine: 'loads', label, source: ggufUrl ?? `${source.hub}/${source.repo}`, engines, pairs: [], failed: {} };
   const serverFor = (e) => (e === 'ours' ? serveDist : serveWllama(false));
   const v = (e) => (e === 'wllama2' ? 2 : 3);
   // One load in `page` (navigated already, or reloaded): page and engine times, ours' steps.
@@ -722,7 +726,7 @@ async function benchLoads(label, ggufUrl) {
   };
   const open = async (e, web) => {
     const page = await newTab();
-    await page.goto(web.url + (e === 'ours' ? '/' + oursQuery({ kind: 'gguf', url: ggufUrl }, N_GEN) : `/wllama.html?v=${v(e)}`));
+    await page.goto(web.url + (e === 'ours' ? '/' + oursQuery(oursSource, N_GEN) : `/wllama.html?v=${v(e)}`));
     return page;
   };
   const cold = async (e) => {
@@ -932,6 +936,10 @@ async function main() {
             duels.push({ ...d, other });
           }
         }
+      }
+      if (WITH_BIN && LOAD_PAIRS > 0 && ONLY.includes('ours')) {
+        const label = `${size} fp16 .bin → q8_0`;
+        loads.push(await attempt('loads', label, () => benchLoads(label, { kind: 'hub', hub: hub.url, repo: `bench/${size}` })));
       }
       if (WITH_BIN && !LOADS_ONLY && ONLY.includes('ours')) {
         const label = `${size} fp16 .bin → q8_0`;

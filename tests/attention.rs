@@ -60,8 +60,11 @@ pub fn check(n_head: usize, hd: usize, steps: &[usize]) -> Result<(), String> {
     Ok(())
 }
 
-/// The shapes checked, natively and on wasm32: (heads, head width, positions per step).
-pub const CASES: [(usize, usize, &[usize]); 3] = [(4, 64, &[41, 47, 1, 2]), (3, 24, &[41, 47, 1, 2]), (3, 24, &[9, 1, 5])];
+/// The shapes checked, natively and on wasm32: (heads, head width, positions per step). The
+/// cache starts with room for 64 positions and grows: the first two cases grow it once, the
+/// last one three times, with one position at a time across each growth.
+pub const CASES: [(usize, usize, &[usize]); 4] =
+    [(4, 64, &[41, 47, 1, 2]), (3, 24, &[41, 47, 1, 2]), (3, 24, &[9, 1, 5]), (2, 16, &[63, 1, 1, 65, 1, 90])];
 
 #[test]
 fn attention_matches_the_formula() {

@@ -115,6 +115,43 @@ fn gguf_written_here_reloads_exactly_with_its_tokenizer() {
     }
 }
 
+/// A file read straight into the loader's buffers ([`ModelLoader::space`]), as the browser reads
+/// a stored model, in pieces of `piece` bytes.
+fn load_in_place(bytes: &[u8], piece: usize) -> LoadedModel {
+    let mut loader = ModelLoader::new(None, Quantization::Q8_0);
+    let mut at = 0;
+    while at < bytes.len() {
+        let room = loader.space(piece.min(bytes.len() - at)).unwrap();
+        let n = room.len();
+        room.copy_from_slice(&bytes[at..at + n]);
+        loader.filled(n).unwrap();
+        at += n;
+    }
+    loader.finish().unwrap()
+}
+
+#[test]
+fn gguf_read_in_place_equals_gguf_pushed() {
+    let prompt = [15496u32, 11, 703, 389, 345, 30];
+    let files = [
+        ("llama.cpp's q8_0", read(fixtures().join("tiny-variants/model-q8_0.gguf"))),
+        ("ours, f16", load_checkpoint("tiny-dialogpt/pytorch_model.bin", Quantization::F16).to_gguf("tiny").unwrap()),
+        ("ours, f32", load_checkpoint("tiny-dialogpt/pytorch_model.bin", Quantization::F32).to_gguf("tiny").unwrap()),
+    ];
+    for (file, bytes) in files {
+        let pushed = load_chunked(None, Quantization::Q8_0, &bytes, 4096);
+        for piece in [1, 31, 4096, 1 << 20, bytes.len()] {
+            let filled = load_in_place(&bytes, piece);
+            assert_eq!(names(&filled.store), names(&pushed.store), "{file} in pieces of {piece}");
+            for n in names(&pushed.store) {
+                assert_eq!(filled.store.get(&n).unwrap().data().unwrap(), pushed.store.get(&n).unwrap().data().unwrap(), "{file} {n} in pieces of {piece}");
+            }
+        }
+        let filled = load_in_place(&bytes, 1000);
+        assert_eq!(logits(filled, &prompt), logits(pushed, &prompt), "{file}");
+    }
+}
+
 #[test]
 fn quantization_policy_is_applied() {
     let q8 = load_checkpoint("tiny-dialogpt/pytorch_model.bin", Quantization::Q8_0);

@@ -35,11 +35,16 @@ impl HubParts {
     }
 }
 
-/// Converts a weight file while it arrives: push chunks, then `finish`.
+/// Converts a weight file while it arrives: push chunks (or fill [`ModelLoader::space`]),
+/// then `finish`.
 pub struct ModelLoader {
     hub: Option<HubParts>,
     stream: AnyWeightStream,
     store: WeightStore,
+    /// Bytes that cannot be written in place are read here and pushed.
+    scratch: Vec<u8>,
+    /// The last `space` was the stream's own (tensor data), not `scratch`.
+    in_place: bool,
 }
 
 /// Everything needed to run or to save the model.
@@ -54,11 +59,34 @@ impl ModelLoader {
     /// `hub` may be `None` only for GGUF files, which carry config and tokenizer inside.
     /// `quant` applies to float checkpoints; GGUF tensors keep their stored types.
     pub fn new(hub: Option<HubParts>, quant: Quantization) -> Self {
-        Self { hub, stream: AnyWeightStream::new(), store: WeightStore::new(quant) }
+        Self { hub, stream: AnyWeightStream::new(), store: WeightStore::new(quant), scratch: Vec::new(), in_place: false }
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
         self.stream.push(bytes, &mut self.store)
+    }
+
+    /// Where a reader should write the next bytes of the file (at most `max`, maybe fewer):
+    /// a GGUF tensor's own buffer when the bytes are its data, so they are never copied again;
+    /// else a scratch buffer. Then call [`ModelLoader::filled`] with the count written.
+    pub fn space(&mut self, max: usize) -> Result<&mut [u8]> {
+        self.in_place = self.stream.space(max)?.is_some();
+        if self.in_place {
+            return Ok(self.stream.space(max)?.expect("just seen"));
+        }
+        self.scratch.resize(max, 0);
+        Ok(&mut self.scratch)
+    }
+
+    /// The first `n` bytes of the last [`ModelLoader::space`] hold the file's next bytes.
+    pub fn filled(&mut self, n: usize) -> Result<()> {
+        if self.in_place {
+            return self.stream.filled(n, &mut self.store);
+        }
+        let scratch = std::mem::take(&mut self.scratch);
+        let pushed = self.push(&scratch[..n]);
+        self.scratch = scratch;
+        pushed
     }
 
     /// The weight file pushed so far is complete and the next shard of a split GGUF

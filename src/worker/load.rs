@@ -8,7 +8,7 @@ use super::integrity;
 use super::load_clock::{now_ms, LoadClock};
 use super::protocol::LoadStep;
 use super::resume::{is_not_found, SUPERSEDED};
-use super::storage::{self, digest::Digest, EntryMeta, StoredBody};
+use super::storage::{self, digest::Digest, EntryMeta, StoredBody, READ_BYTES};
 use crate::engine::weights::gguf_split::pick_gguf;
 use crate::engine::{ChatSession, LoadedModel, ModelLoader};
 use std::io::Write;
@@ -242,14 +242,31 @@ async fn read_stored(
     let mut loader = ModelLoader::new(None, req.quant);
     let mut digest = Digest::default();
     let mut last_yield = now_ms();
-    while let Some(chunk) = clock.time_async(LoadStep::Read, body.next()).await? {
+    loop {
         if !alive() {
             body.cancel();
             return Err(SUPERSEDED.into());
         }
-        clock.time(LoadStep::Verify, || digest.update(&chunk));
-        clock.time(LoadStep::Convert, || loader.push(&chunk)).map_err(|e| e.to_string())?;
-        progress.done += chunk.len() as u64;
+        let n = match &mut body {
+            // A file read straight into the tensors' buffers.
+            StoredBody::File(file) => {
+                let room = clock.time(LoadStep::Convert, || loader.space(READ_BYTES)).map_err(|e| e.to_string())?;
+                let n = clock.time(LoadStep::Read, || file.read_into(room))?;
+                clock.time(LoadStep::Verify, || digest.update(&room[..n]));
+                clock.time(LoadStep::Convert, || loader.filled(n)).map_err(|e| e.to_string())?;
+                n
+            }
+            chunks => {
+                let Some(chunk) = clock.time_async(LoadStep::Read, chunks.next()).await? else { break };
+                clock.time(LoadStep::Verify, || digest.update(&chunk));
+                clock.time(LoadStep::Convert, || loader.push(&chunk)).map_err(|e| e.to_string())?;
+                chunk.len()
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        progress.done += n as u64;
         // A synchronous read never waits: give the page's messages (Cancel) a turn now and then.
         if now_ms() - last_yield >= YIELD_EVERY_MS {
             report(progress.clone());

@@ -72,7 +72,7 @@ impl Gpt2Model {
             Some(_) => Some(matrix(s, "output.weight", [config.vocab_size, e])?),
             None => None,
         };
-        // Allocated last, once the store's tensors are gone.
+        // The caches take memory only as the conversation grows (see KvCache).
         drop(store);
         let caches = (0..config.n_layer).map(|_| KvCache::new(config.n_head, config.n_positions, config.head_dim())).collect();
         Ok(Self { config: config.clone(), token_embd, position_embd, blocks, output_norm, output, caches })

@@ -142,6 +142,23 @@ impl AnyWeightStream {
         }
     }
 
+    /// Where the next bytes go when they can be written in place (GGUF tensor data); `None`
+    /// where they must be pushed.
+    pub fn space(&mut self, max: usize) -> Result<Option<&mut [u8]>> {
+        match &mut self.inner {
+            Inner::Gguf(g) => g.space(max),
+            _ => Ok(None),
+        }
+    }
+
+    /// `n` bytes were written into the last [`AnyWeightStream::space`].
+    pub fn filled(&mut self, n: usize, sink: &mut dyn TensorSink) -> Result<()> {
+        match &mut self.inner {
+            Inner::Gguf(g) => g.filled(n, sink),
+            _ => unreachable!("only GGUF streams give space"),
+        }
+    }
+
     fn parser(&mut self) -> &mut dyn WeightStream {
         match &mut self.inner {
             Inner::Legacy(s) => s,

@@ -169,6 +169,18 @@ impl GgufShards {
         Ok(())
     }
 
+    /// Where the next bytes go when they are tensor data of the current shard.
+    pub fn space(&mut self, max: usize) -> Result<Option<&mut [u8]>> {
+        self.current.space(max)
+    }
+
+    /// `n` bytes were written into the last [`GgufShards::space`].
+    pub fn filled(&mut self, n: usize, sink: &mut dyn TensorSink) -> Result<()> {
+        let mut shard_sink = ShardSink { inner: sink, config: self.config.as_ref(), seen: &mut self.seen };
+        let done = self.current.filled(n, &mut shard_sink);
+        done.map_err(|e| self.at(e))
+    }
+
     fn finish_file(&mut self, sink: &mut dyn TensorSink) -> Result<()> {
         let mut shard_sink = ShardSink { inner: sink, config: self.config.as_ref(), seen: &mut self.seen };
         let done = self.current.finish(&mut shard_sink);

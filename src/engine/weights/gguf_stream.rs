@@ -81,6 +81,20 @@ impl GgufStream {
         Ok(true)
     }
 
+    /// Where the next bytes go when they are tensor data (see [`RangeWalker::space`]).
+    pub fn space(&mut self, max: usize) -> Result<Option<&mut [u8]>> {
+        match self.walker.as_mut() {
+            Some(w) => w.space(max),
+            None => Ok(None),
+        }
+    }
+
+    /// `n` bytes were written into the last [`GgufStream::space`].
+    pub fn filled(&mut self, n: usize, sink: &mut dyn TensorSink) -> Result<()> {
+        let walker = self.walker.as_mut().expect("space came from the walker");
+        walker.filled(n, |r, data| sink.gguf_tensor(&r.name, r.info.0, &r.info.1, data))
+    }
+
     fn consume(&mut self, bytes: &[u8], sink: &mut dyn TensorSink) -> Result<()> {
         let walker = self.walker.as_mut().expect("called after the header");
         walker.consume(bytes, |r, data| sink.gguf_tensor(&r.name, r.info.0, &r.info.1, data))

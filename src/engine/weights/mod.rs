@@ -100,6 +100,25 @@ pub fn check_block_bytes(dtype: candle_core::quantized::GgmlDType, len: usize, s
     Ok(())
 }
 
+/// `n` zero bytes, or a clear out-of-memory error. Fresh memory from the system is already
+/// zero, so this is usually no work until the bytes are written (unlike a resize).
+pub fn zeroed_bytes(n: usize) -> Result<Vec<u8>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let oom = || super::error::EngineError::OutOfMemory(format!("cannot allocate {:.0} MB for one tensor", n as f64 / 1e6));
+    let layout = std::alloc::Layout::array::<u8>(n).map_err(|_| oom())?;
+    // SAFETY: a non-zero-sized layout of bytes; the pointer is checked, and a Vec of u8 with
+    // length and capacity `n` is exactly what the global allocator returned for that layout.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout);
+        if p.is_null() {
+            return Err(oom());
+        }
+        Ok(Vec::from_raw_parts(p, n, n))
+    }
+}
+
 /// Builds a candle `QTensor` from raw GGML bytes. candle reinterprets the bytes as blocks,
 /// which needs them 4-byte aligned; a misaligned slice is copied first.
 pub fn qtensor_from_bytes(

@@ -27,3 +27,5 @@ mod opfs_reader;
 pub use entry::{key, EntryMeta, QUOTA_FULL};
 #[cfg(target_arch = "wasm32")]
 pub use models::{abort, begin, commit, list, lookup, remove, Found, Pending, StoredBody, WriteSeek};
+#[cfg(target_arch = "wasm32")]
+pub use opfs_reader::READ_BYTES;

@@ -12,7 +12,7 @@ use web_sys::{FileSystemFileHandle, FileSystemReadWriteOptions, FileSystemSyncAc
 
 /// Bytes per read: large enough that the calls cost nothing, small enough to report progress
 /// and let a Cancel in between.
-const READ_BYTES: u64 = 8 << 20;
+pub const READ_BYTES: usize = 8 << 20;
 
 pub struct FileReader {
     /// `None` once the file has been read to its end (the handle is closed then).
@@ -35,22 +35,30 @@ impl FileReader {
         Some(Self { handle: Some(handle), at: 0, len })
     }
 
-    /// The next chunk, or `None` at the end of the file.
-    pub fn next(&mut self) -> Result<Option<Vec<u8>>, String> {
+    /// Reads the next bytes into `buf` (the model loader's own buffer: no copy after this);
+    /// 0 at the end of the file.
+    pub fn read_into(&mut self, buf: &mut [u8]) -> Result<usize, String> {
         let Some(handle) = self.handle.as_ref().filter(|_| self.at < self.len) else {
             self.close();
-            return Ok(None);
+            return Ok(0);
         };
-        let mut buf = vec![0u8; READ_BYTES.min(self.len - self.at) as usize];
+        let want = buf.len().min((self.len - self.at) as usize);
         let opts = FileSystemReadWriteOptions::new();
         opts.set_at(self.at as f64);
-        let got = handle.read_with_u8_array_and_options(&mut buf, &opts).map_err(|e| storage_error(&e))? as usize;
-        if got == 0 {
+        let got = handle.read_with_u8_array_and_options(&mut buf[..want], &opts).map_err(|e| storage_error(&e))? as usize;
+        if got == 0 && want > 0 {
             return Err(format!("the stored file ended after {} of {} bytes", self.at, self.len));
         }
-        buf.truncate(got);
         self.at += got as u64;
-        Ok(Some(buf))
+        Ok(got)
+    }
+
+    /// The next chunk, or `None` at the end of the file.
+    pub fn next(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let mut buf = vec![0u8; READ_BYTES.min((self.len - self.at.min(self.len)) as usize)];
+        let n = self.read_into(&mut buf)?;
+        buf.truncate(n);
+        Ok((n > 0).then_some(buf))
     }
 
     /// The handle locks the file (its removal fails meanwhile): let go as soon as reading stops.

@@ -1,15 +1,22 @@
-//! Keys and values of past positions for one attention layer, preallocated for the whole
-//! context so that decoding never reallocates or copies the history.
+//! Keys and values of past positions for one attention layer. Room grows with the
+//! conversation (doubling, up to the model's context), so a model that has just loaded holds
+//! no cache at all and a short chat a small one; growing copies the history once per doubling.
 
 use super::super::parallel::{self, Disjoint};
 use super::attend;
 use crate::engine::error::{EngineError, Result};
 
+/// Positions allocated at first use.
+const FIRST_ROOM: usize = 64;
+
 pub struct KvCache {
-    /// `[n_head, capacity, head_dim]`, filled up to `len`.
+    /// `[n_head, room, head_dim]`, filled up to `len`.
     k: Vec<f32>,
     v: Vec<f32>,
     len: usize,
+    /// Positions allocated per head.
+    room: usize,
+    /// The model's context: positions the cache may ever hold.
     capacity: usize,
     n_head: usize,
     head_dim: usize,
@@ -17,15 +24,25 @@ pub struct KvCache {
 
 impl KvCache {
     pub fn new(n_head: usize, capacity: usize, head_dim: usize) -> Self {
-        let size = n_head * capacity * head_dim;
-        Self {
-            k: vec![0.0; size],
-            v: vec![0.0; size],
-            len: 0,
-            capacity,
-            n_head,
-            head_dim,
+        Self { k: Vec::new(), v: Vec::new(), len: 0, room: 0, capacity, n_head, head_dim }
+    }
+
+    /// Makes room for `needed` positions (at most `capacity`), keeping the cached ones.
+    fn reserve(&mut self, needed: usize) {
+        if needed <= self.room {
+            return;
         }
+        let room = needed.max(2 * self.room).max(FIRST_ROOM).min(self.capacity);
+        let (hd, kept) = (self.head_dim, self.len * self.head_dim);
+        let grow = |old: &[f32]| {
+            let mut new = vec![0.0; self.n_head * room * hd];
+            for h in 0..self.n_head {
+                new[h * room * hd..h * room * hd + kept].copy_from_slice(&old[h * self.room * hd..h * self.room * hd + kept]);
+            }
+            new
+        };
+        (self.k, self.v) = (grow(&self.k), grow(&self.v));
+        self.room = room;
     }
 
     pub fn len(&self) -> usize {
@@ -52,10 +69,11 @@ impl KvCache {
             )));
         }
         assert_eq!(qkv.len(), s * 3 * e);
+        self.reserve(self.len + s);
         let hd = self.head_dim;
         for (t, row) in qkv.chunks_exact(3 * e).enumerate() {
             for h in 0..self.n_head {
-                let at = (h * self.capacity + self.len + t) * hd;
+                let at = (h * self.room + self.len + t) * hd;
                 self.k[at..at + hd].copy_from_slice(&row[e + h * hd..e + (h + 1) * hd]);
                 self.v[at..at + hd].copy_from_slice(&row[2 * e + h * hd..2 * e + (h + 1) * hd]);
             }
@@ -71,7 +89,7 @@ impl KvCache {
     /// then costs little more than the first one. Heads are independent, so a prompt or a
     /// long context splits them across the native threads.
     pub fn attend_new(&self, qkv: &[f32], s: usize, out: &mut [f32]) {
-        let (e, hd, cap) = (self.n_head * self.head_dim, self.head_dim, self.capacity);
+        let (e, hd, cap) = (self.n_head * self.head_dim, self.head_dim, self.room);
         assert!(s <= self.len && qkv.len() == s * 3 * e && out.len() == s * e, "attend_new: bad shapes");
         let past = self.len - s;
         let scale = 1.0 / (hd as f32).sqrt();
