@@ -6,6 +6,7 @@ use super::names::map_hub_name;
 use super::{check_block_bytes, qtensor_from_bytes, FloatDtype, TensorSink};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::kernels::{BlockType, Matrix};
+use crate::engine::q8_0_quantizer::quantize_q8_0;
 use crate::engine::quantize::Quantization;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
@@ -154,6 +155,11 @@ impl TensorSink for WeightStore {
             shape = vec![cols, rows];
         }
         let block = self.quant.block_type_for(&target, &shape);
+        if let (BlockType::Q8_0, &[_, cols]) = (block, shape.as_slice()) {
+            let bytes = quantize_q8_0(&values, cols);
+            self.tensors.insert(target, StoredTensor::Blocks { dtype: GgmlDType::Q8_0, dims: shape, bytes });
+            return Ok(());
+        }
         let tensor = Tensor::from_vec(values, shape.as_slice(), &Device::Cpu)?;
         let q = QTensor::quantize(&tensor, block.to_ggml())?;
         self.insert(&target, q);
