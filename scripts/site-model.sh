@@ -42,3 +42,5 @@ done
 [ -n "$first" ] || { echo "site-model: no model was written" >&2; exit 1; }
 printf '{ "model": "%s", "quant": "%s" }\n' "$first" "$quant" > "$dist/dialogpt-site.json"
 echo "site default: $first (dialogpt-site.json)"
+# The service worker lists the settings file too (it changed the build).
+node scripts/precache.mjs "$dist"

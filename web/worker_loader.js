@@ -6,4 +6,4 @@ const BUILDS = ['worker', 'worker_relaxed'];
 const build = new URL(self.location.href).searchParams.get('build');
 if (!BUILDS.includes(build)) throw new Error(`unknown worker build: ${build}`);
 importScripts(`./${build}.js`);
-wasm_bindgen(`./${build}_bg.wasm`).catch((e) => console.error(`the inference worker could not start: ${e}`));
+wasm_bindgen({ module_or_path: `./${build}_bg.wasm` }).catch((e) => console.error(`the inference worker could not start: ${e}`));

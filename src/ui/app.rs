@@ -58,8 +58,10 @@ pub enum Msg {
     Imported(Result<SavedChat, String>),
     /// A `message` event: the sender's origin and the data as JSON.
     Host(String, Option<String>),
-    /// Once a second: is the worker still answering?
+    /// Once a second: is the worker still answering? Is a new release waiting?
     Watchdog,
+    /// The update banner's Reload.
+    AcceptUpdate,
     /// `dialogpt-site.json`, when the site has one.
     SiteConfig(Option<Result<SiteConfig, String>>),
 }
@@ -99,6 +101,8 @@ pub struct App {
     download_rate: RateMeter,
     _host_listener: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
     _watchdog: Option<Closure<dyn FnMut()>>,
+    /// A new release of the app is installed and waits for a reload.
+    update_ready: bool,
 }
 
 impl Component for App {
@@ -165,6 +169,7 @@ impl Component for App {
             download_rate: RateMeter::default(),
             _host_listener: host_listener,
             _watchdog: watchdog,
+            update_ready: false,
         };
         // A model in the URL starts loading at once (the bridge queues until the worker is up).
         if let Some(model) = app.params.model.clone() {
@@ -187,12 +192,22 @@ impl Component for App {
                 self.on_worker(ctx, out);
             }
             Msg::Watchdog => {
+                // web/offline.js marks the root when a new release is installed and waiting.
+                if !self.update_ready && browser::root_attribute("update").as_deref() == Some("ready") {
+                    self.update_ready = true;
+                    return true;
+                }
                 let silent = js_sys::Date::now() - self.last_heard_ms;
                 if !(self.chat.generating && silent > WATCHDOG_MS.max(5.0 * self.slowest_step_ms)) {
                     return false;
                 }
                 let secs = silent / 1000.0;
                 self.on_crash(ctx, format!("it stopped responding ({secs:.0} s without an answer)"));
+            }
+            Msg::AcceptUpdate => {
+                // The conversation and the draft are saved as they change: the reload keeps them.
+                browser::window_event("dialogpt-update-accept");
+                return false;
             }
             Msg::Load(model, quant) => {
                 loading::remember_in_url(&model, quant);

@@ -151,6 +151,18 @@ pub fn set_root_attribute(name: &str, value: &str) {
     }
 }
 
+/// The root element's `data-{name}` attribute.
+pub fn root_attribute(name: &str) -> Option<String> {
+    window()?.document()?.document_element()?.get_attribute(&format!("data-{name}"))
+}
+
+/// Sends a plain event named `name` to the window (what `web/offline.js` listens to).
+pub fn window_event(name: &str) {
+    if let (Some(w), Ok(event)) = (window(), web_sys::Event::new(name)) {
+        let _ = w.dispatch_event(&event);
+    }
+}
+
 /// True inside an iframe.
 pub fn framed() -> bool {
     let Some(w) = window() else { return false };

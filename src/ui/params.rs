@@ -151,6 +151,8 @@ impl UrlParams {
                     "baseline" => p.baseline_simd = true,
                     _ => w.push(format!("ignored simd={v}: use auto or baseline")),
                 },
+                // Read by web/offline.js before the app starts; checked here so a typo is told.
+                "sw" if !matches!(v.trim(), "0" | "1") => w.push(format!("ignored sw={v}: use 0 (no offline copy of the app) or 1")),
                 "greeting" if !v.trim().is_empty() => p.greeting = Some(v.trim().chars().take(500).collect()),
                 "allow_origins" => {
                     let (allow, problems) = parse_allow_list(Some(&v));

@@ -1,6 +1,7 @@
 //! Model picker: the three DialoGPT sizes or any Hub repo id / URL, a quantization choice, and
 //! a Load button; under them, what the choice downloads and keeps on this device, and the
-//! choice suggested for this device.
+//! choice suggested for this device. Models already stored on this device (they open without
+//! the network) are marked in both lists.
 
 use super::format::mb;
 use crate::worker::protocol::{ModelSizes, Quantization};
@@ -23,6 +24,8 @@ pub struct PickerProps {
     pub suggestion: String,
     /// Sizes of the model currently picked, once the worker has answered.
     pub sizes: Option<ModelSizes>,
+    /// The models stored on this device: (source label, `q8_0`… or `gguf`, bytes).
+    pub on_device: Vec<(String, String, u64)>,
     /// The picked model changed (its sizes are wanted).
     pub on_pick: Callback<String>,
     pub on_load: Callback<(String, Quantization)>,
@@ -32,8 +35,24 @@ fn stored_size(sizes: Option<&ModelSizes>, q: Quantization) -> Option<u64> {
     sizes?.stored.iter().find(|(k, _)| *k == q)?.1
 }
 
-/// "Download 863 MB · keeps 383 MB on this device".
-fn sizes_line(sizes: Option<&ModelSizes>, quant: Quantization) -> String {
+/// The stored size of `model` at `quant` (or, without a quant, at any), when it is stored
+/// here. A `.gguf` is kept as downloaded, whatever the quantization asked for.
+fn stored_here(on_device: &[(String, String, u64)], model: &str, quant: Option<Quantization>) -> Option<u64> {
+    let model = model.trim();
+    let found = on_device
+        .iter()
+        .find(|(label, q, _)| label.eq_ignore_ascii_case(model) && quant.is_none_or(|quant| q == quant.as_str() || q == "gguf"));
+    found.map(|(_, _, bytes)| *bytes)
+}
+
+/// What the option of a stored choice adds to its name.
+const ON_DEVICE: &str = " · on this device";
+
+/// "Download 863 MB · keeps 383 MB on this device", or that it is stored already.
+fn sizes_line(sizes: Option<&ModelSizes>, quant: Quantization, stored: Option<u64>) -> String {
+    if let Some(bytes) = stored {
+        return format!("Stored on this device ({} MB): it opens without the network", mb(bytes));
+    }
     let Some(s) = sizes else { return "Finding out the download size…".into() };
     let download = s.download.map_or("download size unknown".to_string(), |d| format!("Download {} MB", mb(d)));
     let kept = stored_size(Some(s), quant).map_or(String::new(), |k| format!(" · keeps {} MB on this device", mb(k)));
@@ -82,12 +101,14 @@ pub fn ModelPicker(props: &PickerProps) -> Html {
         })
     };
     let sizes = props.sizes.as_ref();
+    let picked = if *choice == CUSTOM { (*custom).clone() } else { (*choice).clone() };
+    let here = |model: &str, q: Option<Quantization>| stored_here(&props.on_device, model, q);
     html! {
         <form class="picker" {onsubmit}>
             <div class="picker-row">
                 <select aria-label="Model" onchange={on_choice}>
                     { for PRESETS.iter().map(|(id, label)| html! {
-                        <option value={*id} selected={*choice == *id}>{ *label }</option>
+                        <option value={*id} selected={*choice == *id}>{ format!("{label}{}", if here(id, None).is_some() { ON_DEVICE } else { "" }) }</option>
                     }) }
                     <option value={CUSTOM} selected={*choice == CUSTOM}>{ "Other…" }</option>
                 </select>
@@ -97,15 +118,16 @@ pub fn ModelPicker(props: &PickerProps) -> Html {
                 }
                 <select aria-label="Quantization" onchange={on_quant}>
                     { for Quantization::ALL.iter().map(|q| html! {
-                        <option value={q.as_str()} selected={*quant == *q}>{ match stored_size(sizes, *q) {
-                            Some(n) => format!("{} · {} MB", q.as_str(), mb(n)),
-                            None => q.as_str().to_string(),
+                        <option value={q.as_str()} selected={*quant == *q}>{ match (here(&picked, Some(*q)), stored_size(sizes, *q)) {
+                            (Some(n), _) => format!("{} · {} MB{ON_DEVICE}", q.as_str(), mb(n)),
+                            (None, Some(n)) => format!("{} · {} MB", q.as_str(), mb(n)),
+                            (None, None) => q.as_str().to_string(),
                         } }</option>
                     }) }
                 </select>
                 <button type="submit">{ "Load" }</button>
             </div>
-            <p class="picker-note sizes">{ sizes_line(sizes, *quant) }</p>
+            <p class="picker-note sizes">{ sizes_line(sizes, *quant, here(&picked, Some(*quant))) }</p>
             <p class="picker-note suggestion">{ props.suggestion.clone() }</p>
         </form>
     }

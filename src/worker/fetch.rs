@@ -56,15 +56,14 @@ pub async fn sleep(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
+/// Why a request got no HTTP answer at all (the end of such an error message).
+pub const UNREACHABLE: &str = "the network is down, the address is wrong, or the server does not allow cross-origin requests (CORS)";
+
 /// Waits for the response headers. A rejection means no HTTP answer at all.
 pub async fn response(promise: Promise, url: &str) -> Result<Response, String> {
     match JsFuture::from(promise).await {
         Ok(r) => Ok(r.unchecked_into()),
-        Err(e) => Err(format!(
-            "could not download {url} ({}): the network is down, the address is wrong, \
-             or the server does not allow cross-origin requests (CORS)",
-            js_message(&e)
-        )),
+        Err(e) => Err(format!("could not download {url} ({}): {UNREACHABLE}", js_message(&e))),
     }
 }
 

@@ -3,10 +3,9 @@
 
 use super::download::{download, Fetched};
 use super::fetch;
-use super::protocol::{LoadRequest, ModelSource, Progress, Quantization, Stage, Store};
 use super::integrity;
 use super::load_clock::{now_ms, LoadClock};
-use super::protocol::LoadStep;
+use super::protocol::{LoadRequest, LoadStep, ModelSource, Progress, Quantization, Stage, StoragePolicy, Store};
 use super::resume::{is_not_found, SUPERSEDED};
 use super::storage::{self, digest::Digest, EntryMeta, StoredBody, READ_BYTES};
 use crate::engine::weights::gguf_split::pick_gguf;
@@ -185,6 +184,10 @@ async fn load_source(
         Err(e) => {
             if let Some(p) = pending {
                 storage::abort(p).await;
+            }
+            // Offline, the one thing worth knowing is that this model was never kept here.
+            if e.ends_with(fetch::UNREACHABLE) && req.storage != StoragePolicy::None {
+                return Err(format!("{label} ({quant}) is not stored on this device, so it needs the network: {e}"));
             }
             return Err(e);
         }

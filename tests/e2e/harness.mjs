@@ -26,15 +26,17 @@ export class Suite {
   /**
    * Runs one check. `needs`: a facility of the tab (see Tab.facilities) and why the check
    * needs it; in an engine without it the check prints that it did not run, and why.
-   * `expectErrors`: a pattern for page errors this check causes on purpose.
+   * `expectErrors`: a pattern for page errors this check causes on purpose. `fn` may return
+   * `{ notRun: why }` when it finds the engine lacking only as it runs.
    */
   async check(name, fn, { needs = null, expectErrors = null } = {}) {
     if (needs && !this.tab.facilities[needs.facility]) return this.notRun(name, needs.why);
     const t0 = Date.now();
     const errorsBefore = pageErrors.length;
     let failure = null;
+    let outcome;
     try {
-      await fn();
+      outcome = await fn();
     } catch (e) {
       failure = String(e.message || e);
     }
@@ -46,9 +48,17 @@ export class Suite {
     // Listed even when the check failed otherwise: an error in a page or worker often explains
     // a timeout.
     if (unexpected.length) {
-      const errors = `page errors: ${unexpected.map((e) => `${e.kind}: ${e.text.split('\n')[0]} (${e.url})`).join('; ')}`;
+      // A worker's error carries its stack after the first line: kept, it says where a trap was.
+      const describe = (e) => {
+        const [first, ...stack] = e.text.split('\n');
+        return `${e.kind}: ${first} (${e.url})${e.kind.startsWith('worker') && stack.length ? `\n  ${stack.join('\n  ')}` : ''}`;
+      };
+      const errors = `page errors: ${unexpected.map(describe).join('; ')}`;
       failure = failure ? `${failure}\n${errors}` : errors;
     }
+    // A check that finds out only as it runs that the engine lacks what it needs returns
+    // `{ notRun: why }`.
+    if (!failure && outcome && outcome.notRun) return this.notRun(name, outcome.notRun);
     const ms = Date.now() - t0;
     this.results.push({ name, status: failure ? 'failed' : 'passed', ms, failure });
     if (failure) console.log(`FAIL - ${name}\n       ${failure.split('\n').join('\n       ')}`);

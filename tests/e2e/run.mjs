@@ -19,6 +19,7 @@ import { dist, examples, root, hubFaults, hubLog, hubRequests, listen, serveHub,
 import { storageChecks } from './storage.mjs';
 import { accessibilityChecks } from './a11y.mjs';
 import { siteChecks } from './site.mjs';
+import { offlineChecks } from './offline.mjs';
 
 async function main() {
   const engine = engineFromArgs();
@@ -52,17 +53,22 @@ async function main() {
       }, null, { interval: 20, what: 'download progress' });
       await shot('00-loading.png');
       console.log(`       "${progress.trim()}"`);
+      // The picker says what the model downloads and keeps; once loaded, that it is stored,
+      // at the size it announced.
+      const announced = await tab.text('.picker .sizes');
+      const keeps = /^Download [\d.]+ MB · keeps ([\d.]+ MB) on this device$/.exec(announced);
+      if (!keeps) throw new Error(`picker sizes while loading: "${announced}"`);
       const t0 = Date.now();
       await app.ready();
       suite.note('cold_load_status', await app.status());
       await shot('01-ready.png');
       const files = [...new Set(hubRequests.map((u) => u.split('/').pop()))].sort();
       assertEq(files.join(','), 'config.json,merges.txt,pytorch_model.bin,vocab.json', 'files fetched from the hub');
-      // The picker says what the model downloads and keeps (checked against the stored
-      // entry's size below).
-      const sizes = await tab.text('.picker .sizes');
-      if (!/^Download [\d.]+ MB · keeps [\d.]+ MB on this device$/.test(sizes)) throw new Error(`picker sizes: "${sizes}"`);
-      console.log(`       picker: "${sizes}"`);
+      const stored = `Stored on this device (${keeps[1]}): it opens without the network`;
+      await tab.waitFor((want) => document.querySelector('.picker .sizes')?.textContent === want, stored, { what: `the picker to say "${stored}"` });
+      const option = await tab.evaluate(() => document.querySelector('select[aria-label=Quantization]').selectedOptions[0].textContent);
+      assertEq(option, `f32 · ${keeps[1]} · on this device`, 'the quantization option of the stored model');
+      console.log(`       picker: "${announced}", then "${stored}"`);
       console.log(`       ${await app.status()} (${Date.now() - t0} ms after the progress was seen)`);
     });
 
@@ -324,9 +330,9 @@ async function main() {
       for (const q of ['f32', 'q8_0']) {
         if (!names.includes(`${TEST_REPO} (${q})`)) throw new Error(`no ${q} entry in ${JSON.stringify(names)}`);
       }
-      // What the picker announced before loading equals what was stored.
+      // The picker marks the stored quantizations with the size the list gives.
       const q8 = await tab.evaluate(() => [...document.querySelectorAll('select[aria-label=Quantization] option')].find((o) => o.value === 'q8_0').textContent);
-      assertEq(q8.split(' · ')[1], listed.find((m) => m.name === `${TEST_REPO} (q8_0)`).size, 'stored size announced by the picker');
+      assertEq(q8, `q8_0 · ${listed.find((m) => m.name === `${TEST_REPO} (q8_0)`).size} · on this device`, 'the stored q8_0 in the picker');
       await tab.clickOn(button(`Delete ${TEST_REPO} (f32)`));
       await tab.waitFor((n) => ![...document.querySelectorAll('.stored-model .name')].some((e) => e.textContent === n), `${TEST_REPO} (f32)`, { what: 'the entry to go' });
       // The weights change upstream (new ETag): the stored q8_0 copy is stale and replaced.
@@ -532,7 +538,9 @@ async function main() {
     const relaxed = await tab.evaluate(() => WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11])));
     await check(`a .gguf URL (llama.cpp q8_0, config and tokenizer inside) loads and replies; the ${relaxed ? 'relaxed-SIMD' : 'plain simd128'} worker runs`, async () => {
       const from = web.log.length;
-      await app.goto(base + `?model=${encodeURIComponent(`${hub.url}/files/model-q8_0.gguf`)}&max_new_tokens=12`);
+      // sw=0: the files come from the site, not the service worker's copy, so the log shows
+      // which worker the page started.
+      await app.goto(base + `?model=${encodeURIComponent(`${hub.url}/files/model-q8_0.gguf`)}&max_new_tokens=12&sw=0`);
       await app.ready();
       await app.newChat();
       await app.send(conversation[0].user);
@@ -547,7 +555,7 @@ async function main() {
 
     await check('simd=baseline runs the plain simd128 worker; same reply', async () => {
       const from = web.log.length;
-      await app.goto(base + `?model=${encodeURIComponent(`${hub.url}/files/model-q8_0.gguf`)}&max_new_tokens=12&simd=baseline`);
+      await app.goto(base + `?model=${encodeURIComponent(`${hub.url}/files/model-q8_0.gguf`)}&max_new_tokens=12&simd=baseline&sw=0`);
       await app.ready();
       assertEq(await tab.attr('html', 'data-kernels'), 'simd128', 'kernels attribute');
       assertEq(workerWasm(from).join(','), 'worker_bg.wasm', 'worker wasm fetched');
@@ -571,15 +579,16 @@ async function main() {
       console.log(`       ${JSON.stringify(alert)}`);
     });
 
-    // The storage checks and then axe and the keyboard each in a new tab with a fresh profile:
+    // The storage checks, axe and the keyboard, and the offline checks each in a new tab with a
+    // fresh profile:
     // what a first visit sees, without the dozens of pages, workers and stored models of the
     // checks before them (WebKit's MiniBrowser has stalled late in a long session).
-    for (const checks of [storageChecks, accessibilityChecks]) {
+    for (const checks of [storageChecks, accessibilityChecks, offlineChecks]) {
       await tab.close();
       tab = await openTab(engine);
       suite.tab = tab;
       await tab.goto(base); // this origin's page (storage is per origin), no model yet
-      await checks({ suite, tab, app: new ChatPage(tab), base, hub, query });
+      await checks({ suite, tab, app: new ChatPage(tab), base, hub, query, conversation });
     }
   } finally {
     await tab.close();

@@ -133,6 +133,9 @@ export async function staticHost(dir, { prefix = '/', headers = {}, maxFileBytes
     const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     log.push({ method: req.method, path: urlPath, range: req.headers.range || null });
     if (serveHooks(req, res, headers)) return;
+    // `down`: the site is unreachable (the connection is cut); the test hooks still answer.
+    if (host.down) return req.socket.destroy();
+    const dir = host.dir;
     if (!urlPath.startsWith(prefix)) {
       res.writeHead(404, headers);
       return res.end(`not under ${prefix}`);
@@ -151,7 +154,8 @@ export async function staticHost(dir, { prefix = '/', headers = {}, maxFileBytes
     }
     sendFile(req, res, file, headers, { hooks: true });
   });
-  return Object.assign(host, { log, base: host.url + prefix });
+  // `dir` may be switched to another build: the same origin then serves a new release.
+  return Object.assign(host, { log, base: host.url + prefix, dir, down: false });
 }
 
 // ---- The Hub mirror ----
@@ -161,9 +165,10 @@ export const hubRequests = [];
 export const hubLog = [];
 // What the mirror does wrong, per file name: `status` (HTTP code), `noCors` (no
 // Access-Control-Allow-Origin), `body` (a Buffer served instead), `truncate` (serve only that
-// many bytes, with a matching Content-Length), `flip` (byte offset XORed with 0xFF); `etag`
+// many bytes, with a matching Content-Length), `flip` (byte offset XORed with 0xFF), `down`
+// (every connection cut: the Hub unreachable); `etag`
 // and `dropWeightsAfter` (cut the first weights download after N bytes) for the weights.
-const NO_FAULTS = () => ({ etag: null, dropWeightsAfter: null, status: {}, noCors: new Set(), body: {}, truncate: {}, flip: {}, slowMs: 25 });
+const NO_FAULTS = () => ({ down: false, etag: null, dropWeightsAfter: null, status: {}, noCors: new Set(), body: {}, truncate: {}, flip: {}, slowMs: 25 });
 export const hubFaults = NO_FAULTS();
 export function clearFaults() {
   Object.assign(hubFaults, NO_FAULTS());
@@ -187,6 +192,7 @@ export function weightGets(from) {
 
 // The Hub's layout, with its CORS headers; unknown repos and files answer 404 like the Hub.
 export function serveHub(req, res) {
+  if (hubFaults.down) return req.socket.destroy();
   const cors = {
     'Access-Control-Allow-Origin': '*',
     'Access-Control-Expose-Headers': 'Content-Length, ETag, Content-Range, Accept-Ranges',

@@ -14,6 +14,12 @@ use crate::worker::protocol::Quantization;
 use yew::prelude::*;
 
 impl App {
+    /// The stored models, for the picker's "on this device" marks.
+    fn on_device(&self) -> Vec<(String, String, u64)> {
+        let models = self.stored.as_ref().map_or(&[][..], |s| &s.models[..]);
+        models.iter().map(|m| (m.label.clone(), m.quant.clone(), m.bytes)).collect()
+    }
+
     pub(super) fn render(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let meter = self.model.as_ref().map(|m| context_meter(self.chat.history.len(), m.n_positions));
@@ -29,9 +35,15 @@ impl App {
                         <ModelPicker key={self.params.model.clone().unwrap_or_default()}
                             initial={self.params.model.clone().unwrap_or_else(|| self.suggestion.model.to_string())}
                             quant={self.params.quant.unwrap_or(if self.params.model.is_some() { Quantization::default() } else { self.suggestion.quant })}
-                            suggestion={self.suggestion.why} sizes={self.sizes.clone()}
+                            suggestion={self.suggestion.why} sizes={self.sizes.clone()} on_device={self.on_device()}
                             on_pick={link.callback(Msg::Picked)} on_load={link.callback(|(m, q)| Msg::Load(m, q))} />
                     </header>
+                }
+                if self.update_ready {
+                    <p class="update" role="status">
+                        { "A new version of this app is available. " }
+                        <button onclick={link.callback(|_| Msg::AcceptUpdate)}>{ "Reload" }</button>
+                    </p>
                 }
                 { for self.params.warnings.iter().chain(&self.storage_warning).map(|w| html! { <p class="warning">{ w.clone() }</p> }) }
                 <StatusPanel status={self.status.clone()} can_retry={self.last_load.is_some()}

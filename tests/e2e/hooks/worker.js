@@ -11,7 +11,9 @@
     const entry = { kind: `worker ${kind}`, text: String(text), url: self.location.href, at: Date.now() };
     setTimeout(() => fetch('/__e2e/error', { method: 'POST', body: JSON.stringify(entry), keepalive: true }).catch(() => {}), 300);
   };
-  self.addEventListener('error', (e) => report('uncaught error', e.message || e.error));
+  // The stack too: a wasm trap names the functions it went through, which the message does not.
+  const where = (error) => (error && error.stack ? `\n${String(error.stack).split('\n').slice(0, 12).join('\n')}` : '');
+  self.addEventListener('error', (e) => report('uncaught error', `${e.message || e.error}${where(e.error)}`));
   self.addEventListener('unhandledrejection', (e) => report('unhandled rejection', (e.reason && (e.reason.stack || e.reason.message)) || e.reason));
 
   let armed = false;
