@@ -65,12 +65,16 @@ function watchForUpdates(container, registration) {
     if (!container.controller || !registration.waiting) return;
     root.dataset.update = 'ready';
   };
+  // A release found before this script listened may be installing already.
+  const track = (incoming) => incoming && incoming.addEventListener('statechange', () => incoming.state === 'installed' && offer());
+  track(registration.installing);
+  registration.addEventListener('updatefound', () => track(registration.installing));
   offer();
-  registration.addEventListener('updatefound', () => {
-    const incoming = registration.installing;
-    if (!incoming) return;
-    incoming.addEventListener('statechange', () => incoming.state === 'installed' && offer());
-  });
+  // Registering an unchanged URL checks nothing: ask at every start, and hourly for a page
+  // left open. Offline the check just fails.
+  const check = () => registration.update().catch(() => {});
+  check();
+  setInterval(check, 3_600_000);
   let accepted = false;
   window.addEventListener('dialogpt-update-accept', () => {
     if (!registration.waiting) return location.reload();

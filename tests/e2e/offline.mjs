@@ -162,7 +162,7 @@ export async function offlineChecks({ suite, tab, app, hub, conversation }) {
       host.dir = b;
       await tab.reload();
       await app.ready();
-      await tab.waitFor(() => document.querySelector('.update button'), null, { timeout: 30_000, what: 'the "new version" banner' });
+      await tab.waitFor(() => !!document.querySelector('.update button'), null, { timeout: 30_000, what: 'the "new version" banner' });
       assertEq(await release(), 'A/A', 'the release running while B waits');
       assertEq((await appCaches(tab)).join(), [APP_CACHE + idA, APP_CACHE + idB].sort().join(), 'caches while B waits');
       const weights = hubLog.filter((r) => r.path.endsWith('/pytorch_model.bin') && r.method === 'GET').length;
