@@ -207,6 +207,9 @@ mod tests {
         assert!(UrlParams::parse("simd=baseline").baseline_simd);
         let p = UrlParams::parse("simd=fast");
         assert!(!p.baseline_simd && p.warnings[0].contains("use auto or baseline"), "{:?}", p.warnings);
+        // sw is read by web/offline.js; a value it would not understand is told here.
+        assert!(UrlParams::parse("sw=0&sw=1").warnings.is_empty());
+        assert!(UrlParams::parse("sw=off").warnings[0].contains("ignored sw=off"));
         let p = UrlParams::parse("theme=pink&compact=maybe&compact=0");
         assert_eq!((p.theme, p.compact, p.warnings.len()), (Theme::Auto, false, 2));
     }
