@@ -3,6 +3,7 @@
 # Usage: scripts/setup.sh [native|web|e2e]   (each level includes the ones before it)
 #   native: the Rust wasm32 target (the engine must also build for the browser)
 #   web:    trunk, wasm-bindgen-cli (the exact version in Cargo.lock), binaryen's wasm-opt
+#           (node, which npm needs anyway, also runs scripts/precache.mjs after each trunk build)
 #   e2e:    the browsers the tests drive (Debian's Chromium, Firefox ESR, WebKitGTK's WebKitWebDriver
 #           and MiniBrowser with Xvfb for its display) and their drivers from npm (playwright-core,
 #           puppeteer-core, selenium-webdriver) with axe-core

@@ -23,8 +23,8 @@ async function main() {
   const web = await staticHost(dist, { headers: { 'Content-Security-Policy': csp } });
   const base = web.base;
   const origin = web.url;
-  const tab = await openTab(engine);
-  const app = new ChatPage(tab);
+  let tab = await openTab(engine);
+  let app = new ChatPage(tab);
   const suite = new Suite('faults', tab);
   const check = suite.check.bind(suite);
   const cdp = { facility: 'cdp', why: 'it needs the Chrome DevTools Protocol' };
@@ -36,12 +36,14 @@ async function main() {
   };
 
   try {
-    await check('the app runs under a strict CSP (no inline script, no eval): loads and replies exactly', async () => {
+    await check('the app runs under a strict CSP (no inline script, no eval): loads, replies exactly, its service worker runs', async () => {
       await app.goto(base + query());
       await app.ready();
       await app.newChat();
       await app.say(conversation[0].user);
       assertEq((await app.waitReply(0)).text, firstReply, 'reply under the CSP');
+      // The service worker (a same-origin script) runs under the policy too.
+      await tab.waitFor(() => document.documentElement.dataset.sw === 'active' && !!navigator.serviceWorker.controller, null, { timeout: 30_000, what: 'the service worker under the CSP' });
       console.log(`       policy: ${csp}`);
     });
 
@@ -208,6 +210,15 @@ async function main() {
       if (perBubble > 12) throw new Error(`${perBubble.toFixed(1)} DOM elements per message`);
       await app.newChat();
     });
+
+    // The checks after the soak run in a fresh browser, as a new visitor's would: 200 turns leave
+    // a long-lived page behind (WebKit's MiniBrowser has failed late in long sessions).
+    await tab.close();
+    tab = await openTab(engine);
+    suite.tab = tab;
+    app = new ChatPage(tab);
+    await app.goto(base + query());
+    await app.ready();
 
     // ---- Network ----
     const files = ['config.json', 'vocab.json', 'merges.txt', 'pytorch_model.bin'];

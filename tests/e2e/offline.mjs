@@ -74,12 +74,23 @@ export async function offlineChecks({ suite, tab, app, hub, conversation }) {
   const query = (extra = '') => `?model=${TEST_REPO}&hub=${encodeURIComponent(hub.url)}&quant=f32&max_new_tokens=12${extra}`;
   let swMissing = null; // why this engine runs no service worker, once seen
 
-  /** One visit online (model stored), then the network cut: reload, load, reply. */
-  const offlineVisit = async (site, name) => {
-    const host = await staticHost(site.dir, { prefix: site.prefix });
+  /** `fn(host)` on a new site serving `dir` at `prefix`, after a first visit that loaded the model. */
+  const onNewSite = async (dir, fn, prefix = '/') => {
+    const host = await staticHost(dir, { prefix });
     try {
       await app.goto(host.base + query());
       await app.ready();
+      return await fn(host);
+    } finally {
+      host.down = false;
+      hubFaults.down = false;
+      host.server.close();
+    }
+  };
+
+  /** One visit online (model stored), then the network cut: reload, load, reply. */
+  const offlineVisit = (site, name) =>
+    onNewSite(site.dir, async (host) => {
       const missing = await serviceWorkerRuns(tab);
       if (missing) {
         swMissing = missing;
@@ -108,12 +119,7 @@ export async function offlineChecks({ suite, tab, app, hub, conversation }) {
       const alert = await app.alert();
       if (!/not stored on this device/.test(alert)) throw new Error(`unclear offline error: ${alert}`);
       return { files, startMs, status, alert };
-    } finally {
-      host.down = false;
-      hubFaults.down = false;
-      host.server.close();
-    }
-  };
+    }, site.prefix);
 
   const noServiceWorker = () => ({ notRun: `this engine runs no service worker here (${swMissing}); the app works online as before` });
 
@@ -147,11 +153,8 @@ export async function offlineChecks({ suite, tab, app, hub, conversation }) {
     markRelease(b, { 'style.css': '\n:root { --release: "B"; }\n', 'start.js': '\ndocument.documentElement.dataset.release = "B";\n' });
     const [idA, idB] = [buildId(a), buildId(b)];
     if (idA === idB) throw new Error('the two releases have the same build id');
-    const host = await staticHost(a);
     const release = () => tab.evaluate(() => [getComputedStyle(document.documentElement).getPropertyValue('--release').trim() || 'A', document.documentElement.dataset.release || 'A'].join('/'));
-    try {
-      await app.goto(host.base + query());
-      await app.ready();
+    await onNewSite(a, async (host) => {
       const missing = await serviceWorkerRuns(tab);
       if (missing) throw new Error(`no service worker: ${missing}`);
       await app.newChat();
@@ -174,16 +177,11 @@ export async function offlineChecks({ suite, tab, app, hub, conversation }) {
       assertEq(await app.userCount(), 1, 'messages of the conversation kept');
       assertEq(hubLog.filter((r) => r.path.endsWith('/pytorch_model.bin') && r.method === 'GET').length, weights, 'weight downloads after the switch (the stored model is used)');
       console.log(`       release A ${idA} -> B ${idB}; ${await app.status()}`);
-    } finally {
-      host.server.close();
-    }
+    }).finally(() => [a, b].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
   });
 
   await check('sw=0 unregisters the service worker: the page then runs from the network, uncontrolled', async () => {
-    const host = await staticHost(dist);
-    try {
-      await app.goto(host.base + query());
-      await app.ready();
+    return onNewSite(dist, async (host) => {
       const missing = await serviceWorkerRuns(tab);
       if (missing) {
         swMissing = missing;
@@ -194,25 +192,18 @@ export async function offlineChecks({ suite, tab, app, hub, conversation }) {
       await app.ready();
       const registered = await tab.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length);
       assertEq(registered, 0, 'service worker registrations after sw=0');
-    } finally {
-      host.server.close();
-    }
+    });
   });
 
   await check("Chromium's installability check lists no error; the manifest parses clean", async () => {
-    const host = await staticHost(dist);
-    try {
-      await app.goto(host.base + query());
-      await app.ready();
+    await onNewSite(dist, async () => {
       const session = await tab.cdp();
       const { installabilityErrors } = await session.send('Page.getInstallabilityErrors');
       const manifest = await session.send('Page.getAppManifest');
       if (manifest.errors.length) throw new Error(`manifest errors: ${JSON.stringify(manifest.errors)}`);
       if (installabilityErrors.length) throw new Error(`installability errors: ${JSON.stringify(installabilityErrors)}`);
       console.log(`       ${manifest.url}: no installability error`);
-    } finally {
-      host.server.close();
-    }
+    });
   }, { needs: { facility: 'cdp', why: 'the installability check is a Chrome DevTools Protocol command' } });
   return precached;
 }

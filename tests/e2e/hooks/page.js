@@ -24,7 +24,9 @@
       // Offline or no beacon: the in-page list still has it.
     }
   };
-  addEventListener('error', (e) => report('uncaught error', e.message || e.error));
+  // The stack too (after the first line): a wasm trap names the functions it went through.
+  const where = (error) => (error && error.stack ? `\n${String(error.stack).split('\n').slice(0, 12).join('\n')}` : '');
+  addEventListener('error', (e) => report('uncaught error', `${e.message || e.error}${where(e.error)}`));
   addEventListener('unhandledrejection', (e) => report('unhandled rejection', (e.reason && (e.reason.stack || e.reason.message)) || e.reason));
   document.addEventListener('securitypolicyviolation', (e) => report('CSP violation', `${e.violatedDirective} ${e.blockedURI}`));
 
