@@ -3,7 +3,8 @@
 # Usage: scripts/setup.sh [native|web|e2e]   (each level includes the ones before it)
 #   native: the Rust wasm32 target (the engine must also build for the browser)
 #   web:    trunk, wasm-bindgen-cli (the exact version in Cargo.lock), binaryen's wasm-opt
-#           (node, which npm needs anyway, also runs scripts/precache.mjs after each trunk build)
+#           (node, which npm needs anyway, also runs scripts/precache.mjs after each trunk build),
+#           a nightly toolchain with rust-src (the threaded worker rebuilds std with atomics)
 #   e2e:    the browsers the tests drive (Debian's Chromium, Firefox ESR, WebKitGTK's WebKitWebDriver
 #           and MiniBrowser with Xvfb for its display) and their drivers from npm (playwright-core,
 #           puppeteer-core, selenium-webdriver) with axe-core
@@ -36,6 +37,11 @@ fi
 if ! trunk --version 2>/dev/null | grep -q ' 0.21.14$'; then
   log "installing trunk 0.21.14 (0.22 needs a newer rustc)"
   quick_install trunk --locked --version 0.21.14
+fi
+if ! rustup +nightly component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  log "adding a nightly toolchain with rust-src (the threaded worker: std rebuilt with atomics)"
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  rustup component add rust-src --toolchain nightly
 fi
 if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
   log "installing binaryen's wasm-opt from npm"

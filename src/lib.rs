@@ -8,6 +8,9 @@
 //! - [`ui`]: the Yew page. Browser-only parts are behind `cfg(target_arch = "wasm32")`;
 //!   their pure logic (URL parameters, conversation state, texts) is tested natively.
 
+// The compute threads of the threaded worker build sleep on shared memory (memory.atomic.wait32).
+#![cfg_attr(all(target_arch = "wasm32", target_feature = "atomics"), feature(stdarch_wasm_atomic_wait))]
+
 pub mod engine;
 pub mod ui;
 pub mod worker;

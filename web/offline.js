@@ -7,11 +7,22 @@
 //
 // The service worker's state is on the root element too (`data-sw`: off, unsupported, failed,
 // registered, active), for bug reports and tests.
+//
+// Cross-origin isolation, which the page's threads need, on hosts that cannot send its
+// headers: the service worker adds them (sw.js), so every visit it answers is isolated. On
+// the first visit it takes over a page already open, and isolation needs a new load of it: the
+// page reloads once then if the app is idle (no model loading or loaded; the conversation and
+// the draft are kept in localStorage anyway), else the next visit is isolated. Not in a frame
+// (only the embedding page can isolate one), nor with `coi=0` in the URL. `data-coi` on the
+// root: isolated, pending (a reload may come), reloading, next-visit, off, unavailable.
 
 const root = document.documentElement;
 
 /** True when the page URL says `sw=0`. */
 export const serviceWorkerOff = () => new URLSearchParams(location.search).get('sw') === '0';
+
+const isolationOff = () => new URLSearchParams(location.search).get('coi') === '0';
+const RELOADED_TO_ISOLATE = 'dialogpt-coi-reload';
 
 /**
  * `sw=0`: unregisters the app's service worker. A page it already controls stays controlled
@@ -19,6 +30,7 @@ export const serviceWorkerOff = () => new URLSearchParams(location.search).get('
  */
 export async function turnServiceWorkerOff() {
   root.dataset.sw = 'off';
+  root.dataset.coi = self.crossOriginIsolated ? 'isolated' : 'off';
   try {
     return await unregisterAndReload();
   } catch (e) {
@@ -45,17 +57,45 @@ async function unregisterAndReload() {
 /** Registers the service worker; the page starts beside it, never waiting for it. */
 export async function keepAppOffline() {
   const container = navigator.serviceWorker;
+  root.dataset.coi = self.crossOriginIsolated ? 'isolated' : isolationOff() ? 'off' : 'unavailable';
   if (!container) return (root.dataset.sw = 'unsupported');
+  if (!self.crossOriginIsolated && !isolationOff() && window.top === window && !container.controller) {
+    root.dataset.coi = 'pending';
+    container.addEventListener('controllerchange', isolateOnTakeover, { once: true });
+  }
   try {
-    const registration = await container.register('./sw.js', { scope: './' });
+    // Where frames have a `credentialless` attribute, so has COEP (Chromium): it also lets in
+    // cross-origin files that do not opt in. Elsewhere `require-corp`, which the app's own
+    // files and its CORS model downloads satisfy.
+    const coep = 'credentialless' in HTMLIFrameElement.prototype ? 'credentialless' : 'require-corp';
+    const registration = await container.register(`./sw.js?coep=${coep}`, { scope: './' });
     root.dataset.sw = 'registered';
     container.ready.then(() => (root.dataset.sw = 'active'));
+    // An install that fails (the precache could not be filled) takes nothing over.
+    const installing = registration.installing;
+    installing?.addEventListener('statechange', () => {
+      if (installing.state === 'redundant' && root.dataset.coi === 'pending') root.dataset.coi = 'unavailable';
+    });
     watchForUpdates(container, registration);
   } catch (e) {
     // A sandboxed frame, a browser that refuses here, a private mode: the app works online.
     root.dataset.sw = 'failed';
+    if (root.dataset.coi === 'pending') root.dataset.coi = 'unavailable';
     console.info(`the app is not kept for offline use: ${e && e.message ? e.message : e}`);
   }
+}
+
+/** The first visit's service worker has taken over: reloads once to be isolated, if idle. */
+function isolateOnTakeover() {
+  const status = document.querySelector('.app')?.dataset.status;
+  const idle = status === undefined || status === 'idle' || status === 'error' || status === 'cancelled';
+  if (!idle || sessionStorage.getItem(RELOADED_TO_ISOLATE)) {
+    root.dataset.coi = 'next-visit';
+    return;
+  }
+  sessionStorage.setItem(RELOADED_TO_ISOLATE, '1');
+  root.dataset.coi = 'reloading';
+  location.reload();
 }
 
 function watchForUpdates(container, registration) {

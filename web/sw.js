@@ -11,12 +11,18 @@
 //   CDN still holding a file of the last release fails the install instead of mixing builds.
 // - Only the app's own files are answered: model downloads (the Hub, or any URL) and the model
 //   store are never touched here.
+// - Threads on hosts that cannot send headers: the page computes on several threads only when
+//   it is cross-origin isolated, so the app's own responses get the two headers that isolate
+//   it (COOP same-origin on the page; COEP, with `credentialless` where the page found it
+//   supported — `?coep=` of this script's URL — else `require-corp`, on every file). A page URL
+//   with `coi=0` gets neither. Model downloads keep working isolated: they are CORS requests.
 
 const PREFIX = 'dialogpt-app-';
 const CACHE = PREFIX + BUILD.id;
 // Absolute URL of each file of the build (the service worker sits beside them).
 const FILES = new Map(BUILD.files.map((f) => [new URL(f.path, self.location).href, f]));
 const INDEX = new URL('./', self.location).href;
+const COEP = new URL(self.location).searchParams.get('coep') === 'credentialless' ? 'credentialless' : 'require-corp';
 
 self.addEventListener('install', (event) => event.waitUntil(precache()));
 
@@ -37,7 +43,8 @@ self.addEventListener('fetch', (event) => {
   // page's settings); anything that is not one of the build's files goes to the network.
   const key = request.mode === 'navigate' && (url.href === INDEX || url.href === INDEX + 'index.html') ? INDEX + 'index.html' : url.href;
   if (!FILES.has(key)) return;
-  event.respondWith(fromBuild(key, request));
+  const page = request.mode === 'navigate';
+  event.respondWith(fromBuild(key, request).then((response) => isolating(response, page && new URL(request.url).searchParams.get('coi') !== '0', page)));
 });
 
 async function fromBuild(key, request) {
@@ -46,6 +53,19 @@ async function fromBuild(key, request) {
   if (kept) return kept;
   // Not kept (storage evicted, or the install is still running): the network, as without us.
   return fetch(request);
+}
+
+/**
+ * The response with the cross-origin isolation headers: the embedder policy on every file
+ * (a worker's script must carry it for the worker to start in an isolated page), the opener
+ * policy too on a page that is to be isolated. A page that is not keeps the host's headers.
+ */
+function isolating(response, isolate, page) {
+  if (response.type === 'opaque' || response.type === 'opaqueredirect' || (page && !isolate)) return response;
+  const headers = new Headers(response.headers);
+  headers.set('Cross-Origin-Embedder-Policy', COEP);
+  if (isolate) headers.set('Cross-Origin-Opener-Policy', 'same-origin');
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 async function precache() {

@@ -1,9 +1,34 @@
-// Starts the inference worker. One loader for both builds: `?build=worker` (plain simd128
-// kernels) or `?build=worker_relaxed` (relaxed SIMD), as the page chooses. A start that fails
-// (the wasm cannot be fetched, e.g. the page is left while it loads) is logged, not left as an
-// unhandled rejection.
-const BUILDS = ['worker', 'worker_relaxed'];
-const build = new URL(self.location.href).searchParams.get('build');
+// Starts the inference worker. One loader for every build, as the page chooses:
+// `?build=worker` (plain simd128 kernels), `?build=worker_relaxed` (relaxed SIMD), or
+// `?build=worker_threads&threads=N` (wasm threads: this worker and N-1 compute threads, web
+// workers started here on the same module and shared memory). A compute thread is this loader
+// with `&compute`: it waits for the module and memory, then serves the kernels' split work.
+// A start that fails (the wasm cannot be fetched, e.g. the page is left while it loads) is
+// logged, not left as an unhandled rejection.
+const BUILDS = ['worker', 'worker_relaxed', 'worker_threads'];
+const params = new URL(self.location.href).searchParams;
+const build = params.get('build');
 if (!BUILDS.includes(build)) throw new Error(`unknown worker build: ${build}`);
 importScripts(`./${build}.js`);
-wasm_bindgen({ module_or_path: `./${build}_bg.wasm` }).catch((e) => console.error(`the inference worker could not start: ${e}`));
+
+if (params.has('compute')) {
+  self.dialogptComputeThread = true;
+  self.onmessage = ({ data }) => {
+    self.onmessage = null;
+    wasm_bindgen({ module_or_path: data.module, memory: data.memory })
+      .then(() => wasm_bindgen.serveAsComputeThread())
+      .catch((e) => console.error(`a compute thread could not start: ${e}`));
+  };
+} else {
+  wasm_bindgen({ module_or_path: `./${build}_bg.wasm` })
+    .then(() => {
+      if (build !== 'worker_threads') return;
+      const threads = Math.max(1, Math.min(32, parseInt(params.get('threads'), 10) || 1));
+      const [module, memory] = wasm_bindgen.computeThreadStart();
+      for (let i = 1; i < threads; i++) {
+        const helper = new Worker(`./worker_loader.js?build=${build}&compute=${i}`, { name: `compute thread ${i}` });
+        helper.postMessage({ module, memory });
+      }
+    })
+    .catch((e) => console.error(`the inference worker could not start: ${e}`));
+}

@@ -145,6 +145,53 @@ pub fn relaxed_simd() -> bool {
     js_sys::WebAssembly::validate(&bytes.into()).unwrap_or(false)
 }
 
+/// A minimal module that imports a shared memory and uses one atomic instruction
+/// (`memory.atomic.notify`): it validates only where wasm threads run.
+const ATOMICS_PROBE: [u8; 44] = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, // types: () -> i32
+    0x02, 0x09, 0x01, 0x01, 0x6d, 0x01, 0x6d, 0x02, 0x03, 0x01, 0x01, // import "m" "m": memory 1..1 shared
+    0x03, 0x02, 0x01, 0x00, // one function of type 0
+    0x0a, 0x0c, 0x01, 0x0a, 0x00, // code: one body of 10 bytes, no locals
+    0x41, 0x00, 0x41, 0x00, // i32.const 0 (address), i32.const 0 (waiters)
+    0xfe, 0x00, 0x02, 0x00, 0x0b, // memory.atomic.notify align=4 offset=0, end
+];
+
+/// The largest memory the threaded worker may grow to, in 64 KiB pages (4 GiB: the same
+/// ceiling as the other builds). It is declared up front, so the probe asks for the same.
+const THREADS_MAX_PAGES: u32 = 65536;
+
+/// Whether the threaded worker can run here: the page is cross-origin isolated, and shared
+/// wasm memory of the worker's size can be made, posted to a worker and used by atomics.
+/// Anything missing means one thread, which computes the same replies.
+pub fn wasm_threads() -> bool {
+    let Some(w) = window() else { return false };
+    let global: &JsValue = w.as_ref();
+    let isolated = js_sys::Reflect::get(global, &"crossOriginIsolated".into()).ok().and_then(|v| v.as_bool());
+    let has_sab = js_sys::Reflect::get(global, &"SharedArrayBuffer".into()).is_ok_and(|v| v.is_function());
+    if isolated != Some(true) || !has_sab {
+        return false;
+    }
+    let descriptor = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| js_sys::Reflect::set(&descriptor, &k.into(), &v).is_ok();
+    if !(set("initial", 1.into()) && set("maximum", THREADS_MAX_PAGES.into()) && set("shared", true.into())) {
+        return false;
+    }
+    let Ok(memory) = js_sys::WebAssembly::Memory::new(&descriptor) else { return false };
+    let buffer = memory.buffer();
+    if !buffer.is_instance_of::<js_sys::SharedArrayBuffer>() {
+        return false;
+    }
+    let posted = web_sys::MessageChannel::new().is_ok_and(|channel| channel.port1().post_message(&buffer).is_ok());
+    let bytes = js_sys::Uint8Array::from(&ATOMICS_PROBE[..]);
+    posted && js_sys::WebAssembly::validate(&bytes.into()).unwrap_or(false)
+}
+
+/// The logical cores the browser reports (1 when it does not say).
+pub fn cores() -> usize {
+    window().map(|w| w.navigator().hardware_concurrency()).filter(|n| n.is_finite() && *n >= 1.0).map_or(1, |n| n as usize)
+}
+
 pub fn set_root_attribute(name: &str, value: &str) {
     if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
         let _ = root.set_attribute(&format!("data-{name}"), value);

@@ -137,6 +137,11 @@ pub fn load_steps_text(info: &ModelInfo) -> Option<String> {
     (!shown.is_empty()).then(|| format!("{} s", shown.join(" · ")))
 }
 
+/// How many threads compute, for the ready line: "1 thread", "4 threads".
+pub fn threads_text(threads: usize) -> String {
+    format!("{threads} thread{}", if threads == 1 { "" } else { "s" })
+}
+
 /// The same timings for scripts (the benchmarks): `{"ms":1402.5,"from":"opfs","read":612.3,…}`.
 pub fn load_timings_json(info: &ModelInfo) -> String {
     let mut fields = vec![format!("\"ms\":{:.1}", info.load_ms)];
@@ -230,6 +235,7 @@ mod tests {
             steps: steps.iter().map(|&(step, ms)| StepTime { step, ms }).collect(),
             read_from: Some(Store::Opfs),
             memory_bytes: None,
+            threads: 1,
         }
     }
 
@@ -238,6 +244,12 @@ mod tests {
         let info = info_with(&[(LoadStep::Open, 2.0), (LoadStep::Read, 612.3), (LoadStep::Verify, 81.0), (LoadStep::Build, 400.0)]);
         assert_eq!(load_steps_text(&info).as_deref(), Some("read 0.61 · verify 0.08 · build 0.40 s"));
         assert_eq!(load_steps_text(&info_with(&[(LoadStep::Open, 1.0)])), None);
+    }
+
+    #[test]
+    fn threads_are_counted_in_words() {
+        assert_eq!(threads_text(1), "1 thread");
+        assert_eq!(threads_text(4), "4 threads");
     }
 
     #[test]

@@ -52,9 +52,19 @@ pub struct UrlParams {
     /// `simd=baseline`: use the plain simd128 worker even where relaxed SIMD runs (for
     /// comparisons and as a way out should a browser miscompute relaxed instructions).
     pub baseline_simd: bool,
+    /// `threads=N`: how many threads compute (1 = the worker alone); `None` = as many as the
+    /// device has cores, up to [`MAX_DEFAULT_THREADS`], where the page is cross-origin isolated.
+    pub threads: Option<usize>,
     /// One line per ignored parameter value.
     pub warnings: Vec<String>,
 }
+
+/// The most threads a `threads=N` may ask for.
+pub const MAX_THREADS: usize = 32;
+/// The most threads used when the URL does not say: decoding a token reads every weight once,
+/// so beyond a few threads the memory bus, not the cores, sets the speed, and each thread
+/// costs a web worker and its stack.
+pub const MAX_DEFAULT_THREADS: usize = 8;
 
 /// Decodes `%XX` escapes and `+` (form encoding) in a query component.
 pub fn percent_decode(s: &str) -> String {
@@ -113,6 +123,7 @@ impl UrlParams {
             greeting: None,
             allow: AllowList::Nobody,
             baseline_simd: false,
+            threads: None,
             warnings: Vec::new(),
         };
         let g = &mut p.generation;
@@ -151,7 +162,15 @@ impl UrlParams {
                     "baseline" => p.baseline_simd = true,
                     _ => w.push(format!("ignored simd={v}: use auto or baseline")),
                 },
+                "threads" => match v.trim().parse::<usize>() {
+                    Ok(n) if (1..=MAX_THREADS).contains(&n) => p.threads = Some(n),
+                    _ if matches!(v.trim(), "" | "auto") => p.threads = None,
+                    _ => w.push(format!("ignored threads={v}: use a number from 1 to {MAX_THREADS}, or auto")),
+                },
                 // Read by web/offline.js before the app starts; checked here so a typo is told.
+                "coi" if !matches!(v.trim(), "0" | "1") => {
+                    w.push(format!("ignored coi={v}: use 0 (no cross-origin isolation by the service worker) or 1"))
+                }
                 "sw" if !matches!(v.trim(), "0" | "1") => w.push(format!("ignored sw={v}: use 0 (no offline copy of the app) or 1")),
                 "greeting" if !v.trim().is_empty() => p.greeting = Some(v.trim().chars().take(500).collect()),
                 "allow_origins" => {
@@ -207,6 +226,13 @@ mod tests {
         assert!(UrlParams::parse("simd=baseline").baseline_simd);
         let p = UrlParams::parse("simd=fast");
         assert!(!p.baseline_simd && p.warnings[0].contains("use auto or baseline"), "{:?}", p.warnings);
+        assert_eq!((UrlParams::parse("threads=4").threads, UrlParams::parse("threads=auto").threads), (Some(4), None));
+        for bad in ["threads=0", "threads=many", "threads=99"] {
+            let p = UrlParams::parse(bad);
+            assert!(p.threads.is_none() && p.warnings[0].contains("use a number from 1 to 32"), "{bad}: {:?}", p.warnings);
+        }
+        assert!(UrlParams::parse("coi=0&coi=1").warnings.is_empty());
+        assert!(UrlParams::parse("coi=no").warnings[0].contains("ignored coi=no"));
         // sw is read by web/offline.js; a value it would not understand is told here.
         assert!(UrlParams::parse("sw=0&sw=1").warnings.is_empty());
         assert!(UrlParams::parse("sw=off").warnings[0].contains("ignored sw=off"));

@@ -218,6 +218,7 @@ impl Worker for ChatWorker {
                             steps,
                             read_from,
                             memory_bytes: memory_bytes(),
+                            threads: crate::engine::kernels::parallel::threads(),
                         };
                         self.session = Some(session);
                         self.send(scope, FromWorker::Ready(info));

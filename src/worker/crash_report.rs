@@ -13,8 +13,12 @@ thread_local! {
 /// The worker's wasm memory size in bytes (grows, never shrinks).
 pub fn memory_bytes() -> Option<f64> {
     let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().dyn_into().ok()?;
-    let buffer: js_sys::ArrayBuffer = memory.buffer().dyn_into().ok()?;
-    Some(buffer.byte_length() as f64)
+    // A SharedArrayBuffer in the threaded build, an ArrayBuffer otherwise.
+    let buffer = memory.buffer();
+    match buffer.dyn_ref::<js_sys::ArrayBuffer>() {
+        Some(plain) => Some(plain.byte_length() as f64),
+        None => Some(buffer.dyn_into::<js_sys::SharedArrayBuffer>().ok()?.byte_length() as f64),
+    }
 }
 
 /// Crashes are reported through `report` from now on.

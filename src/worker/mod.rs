@@ -5,7 +5,8 @@
 //! - [`integrity`]: the Hub's SHA-256 of a download; [`storage`]: models kept in the browser;
 //! - `load` → `download` → `resume` → `fetch`: a model from storage, or streamed from the
 //!   network into `engine::ModelLoader` (wasm only); `load_clock`: where a load's time went;
-//! - `agent`: the gloo-worker `Worker` that drives `ChatSession` one token per event-loop turn.
+//! - `agent`: the gloo-worker `Worker` that drives `ChatSession` one token per event-loop turn;
+//! - `compute_threads` (the threaded build): the web workers that share the kernels' work.
 
 pub mod integrity;
 pub mod protocol;
@@ -15,6 +16,8 @@ pub mod storage;
 
 #[cfg(target_arch = "wasm32")]
 pub mod agent;
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+pub mod compute_threads;
 #[cfg(target_arch = "wasm32")]
 mod crash_report;
 #[cfg(target_arch = "wasm32")]

@@ -201,6 +201,13 @@ pub struct ModelInfo {
     /// Size of the worker's wasm memory once the model is built.
     #[serde(default)]
     pub memory_bytes: Option<f64>,
+    /// Threads that compute the model's steps (the worker and its compute threads).
+    #[serde(default = "one_thread")]
+    pub threads: usize,
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,6 +14,19 @@ export class ChatPage {
 
   async goto(url) {
     await this.tab.goto(url);
+    await this.isolationSettled();
+  }
+
+  /**
+   * On a first visit the app's service worker may reload an idle page once, to isolate it
+   * (web/offline.js): waits until that has happened or will not (`data-coi` no longer
+   * pending or reloading), so a check does not act on a page about to go. Returns the state.
+   */
+  isolationSettled() {
+    return this.tab.waitFor(() => {
+      const coi = document.documentElement.dataset.coi;
+      return coi === 'pending' || coi === 'reloading' ? null : coi || 'none';
+    }, null, { timeout: 60_000, what: 'the page to be isolated, or not to be reloaded for it' });
   }
 
   /** The status line (progress, Ready summary or error), whitespace folded. */

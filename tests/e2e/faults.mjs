@@ -19,7 +19,7 @@ async function main() {
   const firstReply = conversation[0].reply.trim();
   const hub = await listen(serveHub);
   // dist/ with a strict Content-Security-Policy on every response: no inline script, no eval.
-  const csp = `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ${hub.url}`;
+  const csp = `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self' ${hub.url}`;
   const web = await staticHost(dist, { headers: { 'Content-Security-Policy': csp } });
   const base = web.base;
   const origin = web.url;

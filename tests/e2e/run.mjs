@@ -20,6 +20,7 @@ import { storageChecks } from './storage.mjs';
 import { accessibilityChecks } from './a11y.mjs';
 import { siteChecks } from './site.mjs';
 import { offlineChecks } from './offline.mjs';
+import { threadsChecks } from './threads.mjs';
 
 async function main() {
   const engine = engineFromArgs();
@@ -566,6 +567,8 @@ async function main() {
       assertEq(reply.text, ggufReply, 'reply of the plain simd128 worker');
     });
 
+    await threadsChecks({ suite, tab, app, hub, query, conversation, ggufReply });
+
     await siteChecks({ suite, tab, app, base, hub, first: conversation[0].user, singleReply: ggufReply });
 
     await check('a model that does not exist shows an error with Retry, not a blank page', async () => {
@@ -588,6 +591,7 @@ async function main() {
       tab = await openTab(engine);
       suite.tab = tab;
       await tab.goto(base); // this origin's page (storage is per origin), no model yet
+      await new ChatPage(tab).isolationSettled();
       await checks({ suite, tab, app: new ChatPage(tab), base, hub, query, conversation });
     }
   } finally {

@@ -12,6 +12,9 @@
 #                                               code (register spills, loads V8 did not fold)
 # KERNEL_FEATURES=relaxed-simd builds the relaxed-SIMD kernels (node 20 runs them with
 # --experimental-wasm-relaxed-simd, added here; newer node needs no flag).
+# THREADS=N (N > 1) builds with atomics instead (nightly, std rebuilt, as
+# scripts/build-threads-worker.sh does for the threaded worker) and runs any mode on N threads
+# sharing one memory: the checks then also cover the split paths.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NODE_FLAGS=()
@@ -19,14 +22,30 @@ if [ "${KERNEL_FEATURES:-}" = relaxed-simd ] && node --v8-options | grep -q expe
     NODE_FLAGS=(--experimental-wasm-relaxed-simd)
 fi
 cp -n Cargo.lock tests/wasm-kernels/Cargo.lock 2>/dev/null || true
-# The main package's target directory, so the wasm32 build of the engine is shared.
-dir="${CARGO_TARGET_DIR:-$PWD/target}"
 mode="${1:-check}"
 profile=debug
 [ "$mode" = check ] || profile=release
-cargo build ${KERNEL_FEATURES:+--features dialogpt-web/$KERNEL_FEATURES} $([ $profile = release ] && echo --release) \
-    --manifest-path tests/wasm-kernels/Cargo.toml --target wasm32-unknown-unknown --target-dir "$dir"
-wasm="$dir/wasm32-unknown-unknown/$profile/wasm_kernels_check.wasm"
+threads="${THREADS:-1}"
+if [ "$threads" -gt 1 ]; then
+    dir="$PWD/target/threads"
+    # The shipped worker's profile (optimized; the checks still compare every path with the
+    # references), whose rebuilt std and dependencies scripts/build-threads-worker.sh made.
+    profile=wasm-worker
+    source scripts/threads-env.sh
+    cargo +nightly build -Z build-std=std,panic_abort --profile $profile \
+        --manifest-path tests/wasm-kernels/Cargo.toml --target wasm32-unknown-unknown --target-dir "$dir"
+    # wasm-bindgen gives each thread its own stack and thread-local storage (__wbindgen_start).
+    wasm-bindgen --target web --no-typescript --out-dir "$dir/kernels-check-$profile" \
+        "$dir/wasm32-unknown-unknown/$profile/wasm_kernels_check.wasm"
+    wasm="$dir/kernels-check-$profile/wasm_kernels_check_bg.wasm"
+    export THREADS="$threads"
+else
+    # The main package's target directory, so the wasm32 build of the engine is shared.
+    dir="${CARGO_TARGET_DIR:-$PWD/target}"
+    cargo build ${KERNEL_FEATURES:+--features dialogpt-web/$KERNEL_FEATURES} $([ $profile = release ] && echo --release) \
+        --manifest-path tests/wasm-kernels/Cargo.toml --target wasm32-unknown-unknown --target-dir "$dir"
+    wasm="$dir/wasm32-unknown-unknown/$profile/wasm_kernels_check.wasm"
+fi
 case "$mode" in
     check) node "${NODE_FLAGS[@]}" tests/wasm-kernels/run.mjs "$wasm" ;;
     speed) node "${NODE_FLAGS[@]}" tests/wasm-kernels/run.mjs "$wasm" speed "${2:-0}" ;;

@@ -3,8 +3,8 @@
 
 use super::super::browser;
 use super::super::embed::HostEvent;
-use super::super::format::{load_steps_text, load_timings_json, mb, progress_fraction, progress_text, speed_text};
-use super::super::params::UrlParams;
+use super::super::format::{load_steps_text, load_timings_json, mb, progress_fraction, progress_text, speed_text, threads_text};
+use super::super::params::{UrlParams, MAX_DEFAULT_THREADS};
 use super::super::status::LoadStatus;
 use super::{App, Msg};
 use crate::worker::protocol::FromWorker;
@@ -13,25 +13,38 @@ use gloo_worker::{Spawnable, WorkerBridge};
 use yew::prelude::*;
 
 /// The worker's loader (`web/worker_loader.js`) with the build to start: the plain simd128
-/// one, or the one with relaxed-SIMD kernels (index.html builds both).
+/// one, the one with relaxed-SIMD kernels (index.html builds both), or the threaded one
+/// (`scripts/build-threads-worker.sh`), which also gets the number of threads.
 const WORKER_LOADER: &str = "./worker_loader.js?build=worker";
 const RELAXED_WORKER_LOADER: &str = "./worker_loader.js?build=worker_relaxed";
+const THREADED_WORKER_LOADER: &str = "./worker_loader.js?build=worker_threads&threads=";
 /// A second crash this soon after the first is not retried automatically (no crash loop).
 const CRASH_WINDOW_MS: f64 = 30_000.0;
 
-/// The relaxed-SIMD worker where the browser validates relaxed SIMD (about 1.5x faster on
-/// q4_K/q6_K weights), unless the URL asks for `simd=baseline`. The choice is shown as the
-/// root's `data-kernels` attribute.
+/// The threaded worker where the page can run wasm threads and more than one is wanted
+/// (`threads=N`, else the device's cores up to a cap); otherwise the relaxed-SIMD worker where
+/// the browser validates relaxed SIMD (about 1.5x faster on q4_K/q6_K weights), unless the URL
+/// asks for `simd=baseline`. The kernels are shown as the root's `data-kernels`; the threads
+/// that compute, once the worker says, as `data-threads`.
 pub(super) fn spawn_worker(ctx: &Context<App>, params: &UrlParams) -> WorkerBridge<ChatWorker> {
-    let relaxed = !params.baseline_simd && browser::relaxed_simd();
-    browser::set_root_attribute("kernels", if relaxed { "simd128+relaxed" } else { "simd128" });
+    let threads = params.threads.unwrap_or_else(|| browser::cores().min(MAX_DEFAULT_THREADS));
+    let loader = if threads > 1 && browser::wasm_threads() {
+        browser::set_root_attribute("kernels", "simd128");
+        format!("{THREADED_WORKER_LOADER}{threads}")
+    } else if !params.baseline_simd && browser::relaxed_simd() {
+        browser::set_root_attribute("kernels", "simd128+relaxed");
+        RELAXED_WORKER_LOADER.to_string()
+    } else {
+        browser::set_root_attribute("kernels", "simd128");
+        WORKER_LOADER.to_string()
+    };
     let cb = ctx.link().callback(Msg::Worker);
     ChatWorker::spawner()
         .callback(move |out| cb.emit(out))
         // trunk builds workers as no-modules scripts, started by a loader.
         .with_loader(true)
         .as_module(false)
-        .spawn(if relaxed { RELAXED_WORKER_LOADER } else { WORKER_LOADER })
+        .spawn(&loader)
 }
 
 impl App {
@@ -74,6 +87,8 @@ impl App {
                     summary.push_str(&format!(" ({steps})"));
                 }
                 browser::set_root_attribute("load-timings", &load_timings_json(&info));
+                browser::set_root_attribute("threads", &info.threads.to_string());
+                summary.push_str(&format!(" · {}", threads_text(info.threads)));
                 if let Some(m) = info.memory_bytes {
                     summary.push_str(&format!(" · {} MB of memory", mb(m as u64)));
                 }

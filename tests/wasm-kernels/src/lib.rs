@@ -10,6 +10,7 @@ mod kernels;
 mod attention_speed;
 mod model_speed;
 mod speed;
+mod threaded;
 
 use candle_core::quantized::GgmlDType;
 
@@ -67,7 +68,15 @@ pub extern "C" fn run() -> u32 {
         kernels::check(GgmlDType::Q6K, m, rows, 4608, 13 + m as u64);
         n += 2;
     }
-    n
+    n + threaded::check()
+}
+
+/// The compute threads' check build (run.sh threads): a compute thread's life, as the
+/// threaded worker's helpers live it.
+#[cfg(target_feature = "atomics")]
+#[no_mangle]
+pub extern "C" fn serve_compute_thread() {
+    dialogpt_web::engine::kernels::parallel::shared_memory_pool::serve()
 }
 
 /// Kernel throughput (speed.rs): 0 = every format, 1 = q8_0, 2 = q4_K, 3 = q6_K;

@@ -1,0 +1,82 @@
+// Threads checks of the e2e suite, on a site of its own that sends the cross-origin isolation
+// headers (COOP same-origin, COEP require-corp) as a host that can set headers does: the
+// threaded worker runs with its compute threads, the page says how many, and the replies are
+// transformers' exactly, as on one thread. `threads=1` keeps the one-thread worker there.
+// Where an engine cannot run wasm threads in an isolated page, the page runs one thread with
+// the same replies, and the check says that threads were not run.
+import { assertEq } from './harness.mjs';
+import { dist, staticHost } from './servers.mjs';
+
+export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+/** Why this page cannot run wasm threads, or null when it can. */
+function threadsMissing(tab) {
+  return tab.evaluate(() => {
+    if (!self.crossOriginIsolated) return 'the page is not cross-origin isolated';
+    if (typeof SharedArrayBuffer !== 'function') return 'no SharedArrayBuffer';
+    try {
+      new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    } catch (e) {
+      return `no shared wasm memory of 4 GiB (${e.message})`;
+    }
+    return null;
+  });
+}
+
+export async function threadsChecks({ suite, tab, app, hub, query, conversation, ggufReply }) {
+  const check = suite.check.bind(suite);
+  const site = await staticHost(dist, { headers: ISOLATION_HEADERS });
+  // sw=0: the files come from the site, so its log shows which worker the page started.
+  const workerWasm = (from) => site.log.slice(from).map((r) => r.path.split('/').pop()).filter((f) => /^worker.*\.wasm$/.test(f));
+  const gguf = `?model=${encodeURIComponent(`${hub.url}/files/model-q8_0.gguf`)}&max_new_tokens=12&sw=0`;
+  try {
+    await check("a cross-origin-isolated page computes on as many threads as cores (up to 8): data-threads, the ready line; replies equal transformers'", async () => {
+      const from = site.log.length;
+      await app.goto(site.base + query + '&sw=0');
+      await app.ready();
+      const missing = await threadsMissing(tab);
+      const threads = missing ? '1' : String(Math.min(8, await tab.evaluate(() => navigator.hardwareConcurrency || 1)));
+      assertEq(await tab.attr('html', 'data-threads'), threads, 'data-threads');
+      const status = await app.status();
+      if (!status.includes(` · ${threads} thread${threads === '1' ? '' : 's'}`)) throw new Error(`the ready line does not say ${threads} threads: ${status}`);
+      assertEq(workerWasm(from).join(','), threads === '1' ? workerWasm(from)[0] : 'worker_threads_bg.wasm', 'worker wasm fetched');
+      await app.newChat();
+      for (const [i, turn] of conversation.slice(0, 2).entries()) {
+        await app.send(turn.user);
+        const reply = await app.waitReply(i);
+        assertEq(reply.state, 'done', `turn ${i + 1} state`);
+        assertEq(reply.text, turn.reply.trim(), `turn ${i + 1} reply`);
+      }
+      console.log(`       ${status}`);
+      // Stored models are read straight into the worker's memory, here a shared one.
+      await tab.reload();
+      await app.ready();
+      const again = await app.status();
+      if (!again.includes('loaded from storage') || !again.includes(` · ${threads} thread`)) throw new Error(`after a reload: ${again}`);
+      await app.send(conversation[2].user);
+      const reply = await app.waitReply(2);
+      assertEq(reply.text, conversation[2].reply.trim(), 'turn 3 reply, after the reload');
+      console.log(`       ${again}`);
+      if (missing) return { notRun: `wasm threads in this engine: ${missing}; one thread ran, replies exact` };
+    });
+
+    await check('the same page runs the q8_0 GGUF on its threads with the one-thread reply; threads=1 keeps one thread', async () => {
+      if (await threadsMissing(tab)) return { notRun: `wasm threads in this engine: ${await threadsMissing(tab)}` };
+      for (const [threads, wasm] of [['2', 'worker_threads_bg.wasm'], ['1', null]]) {
+        const from = site.log.length;
+        await app.goto(site.base + gguf + `&threads=${threads}`);
+        await app.ready();
+        assertEq(await tab.attr('html', 'data-threads'), threads, `data-threads with threads=${threads}`);
+        const fetched = workerWasm(from).join(',');
+        if (wasm ? fetched !== wasm : fetched === 'worker_threads_bg.wasm' || !fetched) throw new Error(`threads=${threads}: worker wasm fetched: ${fetched}`);
+        await app.newChat();
+        await app.send(conversation[0].user);
+        const reply = await app.waitReply(0);
+        assertEq(reply.state, 'done', 'state');
+        assertEq(reply.text, ggufReply, `the q8_0 reply with threads=${threads}`);
+      }
+    });
+  } finally {
+    site.server.close();
+  }
+}
