@@ -14,6 +14,7 @@
 // table into bench/BROWSER.md (between the results markers). See BROWSER.md.
 //
 //   flock /tmp/cpu.lock node bench/browser.mjs [--sizes small,medium] [--runs 3] [--mt] [--no-bin] [--pairs 5]
+//     [--threads 2]   (ours on 2 threads against ours on 1 and wllama on 2, side by side)
 //     [--llama-bench PATH | --no-native]   (native llama.cpp in the side-by-side pairs; default
 //     $LLAMA_BENCH or /tmp/llama-build/bin/llama-bench when present)
 import { chromium } from 'playwright-core';
@@ -59,8 +60,14 @@ const WITH_WL2 = !flag('--no-wllama2') && WL2_VERSION != null;
 const N_GEN = 64;
 // Interleaved ours/wllama pairs per model in the side-by-side phase (0 skips it).
 const DUEL_PAIRS = Number(opt('--pairs', 5));
+// `--threads N`: a threads phase per model: ours on N threads, ours on 1 and wllama on N, all
+// three cross-origin isolated (COOP/COEP from the host), timed replies alternating (--pairs).
+const THREADS = Number(opt('--threads', 0));
+// `--threads-only`: the threads phase alone.
+const THREADS_ONLY = flag('--threads-only');
 // Only the side-by-side phase (no load, memory or conversation phases): a quick speed check.
-const DUEL_ONLY = flag('--duel-only');
+// `--threads-only` skips the same phases.
+const DUEL_ONLY = flag('--duel-only') || THREADS_ONLY;
 // Alternating load pairs per model: ours, wllama 2.x and 3.x, warm (from storage) and cold
 // (download + store), each pair on the same machine moment. 0 skips the phase.
 const LOAD_PAIRS = Number(opt('--load-pairs', DUEL_ONLY ? 0 : 3));
@@ -170,7 +177,13 @@ function serveDist(req, res) {
   const p = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   const file = safeJoin(dist, p.endsWith('/') ? p + 'index.html' : p);
   if (!file) { res.writeHead(403); return res.end(); }
-  sendFile(req, res, file, {}, distLog);
+  sendFile(req, res, file, req.isolated ? ISOLATION : {}, distLog);
+}
+// dist/ from a host that sends the cross-origin isolation headers (the threads phase).
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+function serveDistIsolated(req, res) {
+  req.isolated = true;
+  serveDist(req, res);
 }
 // The model host, with the Hub's CORS headers.
 const hubLog = [];
@@ -419,7 +432,8 @@ function oursQuery(source, maxNew) {
   const q = source.kind === 'gguf'
     ? `model=${encodeURIComponent(source.url)}`
     : `model=${encodeURIComponent(source.repo)}&hub=${encodeURIComponent(source.hub)}`;
-  return `?${q}&quant=q8_0&max_new_tokens=${maxNew}${source.baseline ? '&simd=baseline' : ''}`;
+  // One thread unless the source says (the service worker may isolate a page of a later visit).
+  return `?${q}&quant=q8_0&max_new_tokens=${maxNew}&threads=${source.threads ?? 1}${source.baseline ? '&simd=baseline' : ''}`;
 }
 // One timed reply to the i-th benchmark prompt, in a new chat (the prompt alone is prefilled).
 async function oursSpeedRun(page, i) {
@@ -679,6 +693,78 @@ async function benchSideBySide(label, ggufUrl, v, withNative) {
   }
   return res;
 }
+// ---------- threads ----------
+// Ours on N threads, ours on 1 and wllama on N threads, in three tabs of one browser, every page
+// cross-origin isolated by its host's headers; the timed replies alternate (order reversed every
+// other pair), and each pair gives the ratios ours-N / wllama-N and ours-N / ours-1.
+async function benchThreads(label, ggufUrl, v) {
+  const other = v === 3 ? 'wllama' : 'wllama2';
+  log(`\n== threads: ours on ${THREADS} vs ours on 1 vs ${other} ${v === 3 ? WL_VERSION : WL2_VERSION} on ${THREADS}, ${label}, ${DUEL_PAIRS} pairs`);
+  for (const p of context.pages()) await p.close();
+  const res = { engine: 'threads', threads: THREADS, other, label, source: ggufUrl, pairs: [], memory: {} };
+  const webOurs = await listen(serveDistIsolated);
+  const webWl = await listen(serveWllama(true));
+  try {
+    const tabs = {};
+    for (const [name, n] of [['oursN', THREADS], ['ours1', 1]]) {
+      tabs[name] = await newTab();
+      await tabs[name].goto(webOurs.url + '/' + oursQuery({ kind: 'gguf', url: ggufUrl, threads: n }, N_GEN));
+      const r = await oursWaitReady(tabs[name]);
+      const running = await tabs[name].getAttribute('html', 'data-threads');
+      if (running !== String(n)) throw new Error(`ours asked for ${n} threads, runs ${running}: ${r.summary}`);
+      res.memory[name] = Number((/([\d.]+) MB of memory/.exec(r.summary) || [])[1]) || null;
+      res[`${name}_kernels`] = await tabs[name].getAttribute('html', 'data-kernels');
+    }
+    tabs.wl = await newTab();
+    await tabs.wl.goto(webWl.url + `/wllama.html?v=${v}`);
+    await tabs.wl.waitForFunction(() => window.bench, null, { timeout: TIMEOUT });
+    res.wllama_load = await tabs.wl.evaluate(([url, n]) => window.bench.load(url, { threads: n }), [ggufUrl, THREADS]);
+    if (res.wllama_load.threads !== THREADS) throw new Error(`wllama asked for ${THREADS} threads, runs ${res.wllama_load.threads}`);
+    // Untimed warm-up replies (V8's optimizing tier), then the pairs.
+    for (const name of ['oursN', 'ours1']) {
+      await oursNewChat(tabs[name]);
+      await oursSend(tabs[name], PROMPTS[0]);
+    }
+    await tabs.wl.evaluate(([p, n]) => window.bench.run(p, n), [wllamaPrompt(0), N_GEN]);
+    for (let i = 0; i < DUEL_PAIRS; i++) {
+      const pair = {};
+      const order = i % 2 ? ['ours1', 'wl', 'oursN'] : ['oursN', 'wl', 'ours1'];
+      for (const name of order) {
+        await waitQuiet();
+        await tabs[name].bringToFront();
+        pair[name] = name === 'wl' ? await wllamaSpeedRun(tabs.wl, i, v) : await oursSpeedRun(tabs[name], i);
+      }
+      for (const k of ['prefill', 'decode']) {
+        pair[`${k}_vs_wllama`] = pair.oursN[`${k}_tok_s`] / pair.wl[`${k}_tok_s`];
+        pair[`${k}_vs_one_thread`] = pair.oursN[`${k}_tok_s`] / pair.ours1[`${k}_tok_s`];
+      }
+      res.pairs.push(pair);
+      log(`   pair ${i + 1}: prefill ours ${THREADS}t ${pair.oursN.prefill_tok_s.toFixed(1)}, ours 1t ${pair.ours1.prefill_tok_s.toFixed(1)}, ${other} ${THREADS}t ${pair.wl.prefill_tok_s.toFixed(1)} tok/s; decode ${pair.oursN.decode_tok_s.toFixed(1)}, ${pair.ours1.decode_tok_s.toFixed(1)}, ${pair.wl.decode_tok_s.toFixed(1)} tok/s`);
+    }
+    await tabs.wl.evaluate(() => window.bench.exit()).catch(() => {});
+    for (const p of Object.values(tabs)) await p.goto('about:blank');
+    await clearOrigin(tabs.oursN, webOurs.url);
+    await clearOrigin(tabs.wl, webWl.url);
+  } finally {
+    await closeServer(webOurs);
+    await closeServer(webWl);
+  }
+  return res;
+}
+function threadsTable(runs) {
+  const lines = [`| model | pairs | prefill tok/s: ours ${THREADS}t / ours 1t / wllama ${THREADS}t (medians) | prefill ours ${THREADS}t ÷ wllama ${THREADS}t | prefill ours ${THREADS}t ÷ ours 1t | decode tok/s: ours ${THREADS}t / ours 1t / wllama ${THREADS}t | decode ÷ wllama | decode ÷ ours 1t | wasm memory MB: ${THREADS}t / 1t |`, '|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const t of runs) {
+    const other = t.other === 'wllama' ? `wllama ${WL_VERSION}` : `wllama ${WL2_VERSION}`;
+    if (t.error) { lines.push(`| ${t.label} (vs ${other}) | failed: ${t.error.replace(/\|/g, '/')} ||||||||`); continue; }
+    const side = (e, k) => r1(median(t.pairs.map((p) => p[e][k])));
+    const col = (k) => t.pairs.map((p) => p[k]);
+    const range = (k) => `${median(col(k)).toFixed(2)} (${Math.min(...col(k)).toFixed(2)}–${Math.max(...col(k)).toFixed(2)})`;
+    const speeds = (k) => `${side('oursN', k)} / ${side('ours1', k)} / ${side('wl', k)}`;
+    lines.push(`| ${t.label} (vs ${other}) | ${t.pairs.length} | ${speeds('prefill_tok_s')} | ${range('prefill_vs_wllama')} | ${range('prefill_vs_one_thread')} | ${speeds('decode_tok_s')} | ${range('decode_vs_wllama')} | ${range('decode_vs_one_thread')} | ${fmt(t.memory.oursN)} / ${fmt(t.memory.ours1)} |`);
+  }
+  return lines.join('\n');
+}
+
 function sideBySideTable(duels) {
   const lines = ['| model | vs | pairs | prefill tok/s ours / other (medians) | prefill ratio: median of pairs (min–max) | decode tok/s ours / other (medians) | decode ratio: median of pairs (min–max) |', '|---|---|---:|---:|---:|---:|---:|'];
   for (const d of duels) {
@@ -893,6 +979,7 @@ async function main() {
   const results = [];
   const duels = [];
   const loads = [];
+  const threadRuns = [];
   // A failure of one engine on one model is recorded (with its message) and the run goes on.
   const attempt = async (engine, label, fn) => {
     try {
@@ -927,7 +1014,12 @@ async function main() {
             if (WITH_WL2) results.push(await attempt('wllama2', label, () => benchWllama(label, url, { v: 2 })));
           }
         }
-        if (DUEL_PAIRS > 0 && !LOADS_ONLY && ONLY.includes('ours') && ONLY.includes('wllama')) {
+        if (THREADS > 1 && DUEL_PAIRS > 0) {
+          // wllama 3.13 fails on medium q8_0 files: q8_0 runs against wllama 2.
+          const v = q === 'q8_0' && WITH_WL2 ? 2 : 3;
+          threadRuns.push(await attempt('threads', label, () => benchThreads(label, url, v)));
+        }
+        if (DUEL_PAIRS > 0 && !LOADS_ONLY && !THREADS_ONLY && ONLY.includes('ours') && ONLY.includes('wllama')) {
           const versions = WITH_WL2 ? [3, 2] : [3];
           for (const v of versions) {
             const other = v === 3 ? 'wllama' : 'wllama2';
@@ -973,7 +1065,7 @@ async function main() {
     command: `flock /tmp/cpu.lock node bench/browser.mjs ${argv.join(' ')}`.trim(),
     settings: { runs: RUNS, warmup_replies: 1, quiet_wait_s: QUIET_WAIT_S, sizes: SIZES, quants: QUANTS, prompt_tokens: N_PROMPT, new_tokens: N_GEN, prompts: PROMPTS, conversation_texts: CONV_TEXTS, conversation_turns: CONV_TURNS, conversation_new_tokens: CONV_NEW_TOKENS },
     transfer: { ours: sizes.ours, ours_total: total(sizes.ours), wllama: sizes.wllama, wllama_total: total(sizes.wllama), wllama2_single_thread: sizes.wllama2, wllama2_total: total(sizes.wllama2) },
-    summaries, results, side_by_side: duels, loads,
+    summaries, results, side_by_side: duels, loads, threads: threadRuns,
   };
   fs.mkdirSync(path.join(here, 'results'), { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -987,6 +1079,7 @@ async function main() {
     `Run ${out.started} (${RUNS} runs each, medians) on ${machine.cpu}, ${machine.cores} cores, ${machine.mem_gib} GiB; ${machine.chromium}; @wllama/wllama ${machine.wllama} and ${machine.wllama2}; dist/ built ${machine.dist_mtime}. Raw data: \`bench/results/${path.basename(jsonFile)}\`.`,
     '', table, '', tx,
     ...(loads.length ? ['', 'Loads side by side (page navigation → ready, alternating engines within each pair; warm: reloaded, the model from browser storage; cold: a fresh origin, downloaded and stored; ratio < 1: ours faster):', '', loadsTable(loads)] : []),
+    ...(threadRuns.length ? ['', `Threads (three tabs, every page cross-origin isolated by its host: ours on ${THREADS} threads, ours on 1, wllama on ${THREADS}; timed replies alternating; ratio > 1: ours on ${THREADS} threads faster):`, '', threadsTable(threadRuns)] : []),
     ...(duels.length ? ['', `Side by side (one thread each, both engines loaded in two tabs, timed replies alternating ours/wllama, a quiet machine before each; ratio > 1: ours faster):`, '', sideBySideTable(duels)] : []),
   ].join('\n');
   log('\n' + md);

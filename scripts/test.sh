@@ -15,6 +15,9 @@ echo "== quantized kernels on wasm32 (scalar + simd128 paths, in node)"
 tests/wasm-kernels/run.sh
 echo "== the same with the relaxed-SIMD kernels (the worker_relaxed build)"
 KERNEL_FEATURES=relaxed-simd tests/wasm-kernels/run.sh
+echo "== the same on 2 threads sharing one memory (the worker_threads build, with its split paths)"
+scripts/setup.sh web
+THREADS=2 tests/wasm-kernels/run.sh
 echo "== web app: build (trunk)"
 scripts/setup.sh e2e
 scripts/build-web.sh
