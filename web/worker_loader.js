@@ -1,11 +1,11 @@
 // Starts the inference worker. One loader for every build, as the page chooses:
 // `?build=worker` (plain simd128 kernels), `?build=worker_relaxed` (relaxed SIMD), or
-// `?build=worker_threads&threads=N` (wasm threads: this worker and N-1 compute threads, web
-// workers started here on the same module and shared memory). A compute thread is this loader
+// `?build=worker_threads&threads=N` (or `worker_threads_relaxed`: wasm threads, this worker and
+// N-1 compute threads, web workers started here on the same module and shared memory). A compute thread is this loader
 // with `&compute`: it waits for the module and memory, then serves the kernels' split work.
 // A start that fails (the wasm cannot be fetched, e.g. the page is left while it loads) is
 // logged, not left as an unhandled rejection.
-const BUILDS = ['worker', 'worker_relaxed', 'worker_threads'];
+const BUILDS = ['worker', 'worker_relaxed', 'worker_threads', 'worker_threads_relaxed'];
 const params = new URL(self.location.href).searchParams;
 const build = params.get('build');
 if (!BUILDS.includes(build)) throw new Error(`unknown worker build: ${build}`);
@@ -22,7 +22,7 @@ if (params.has('compute')) {
 } else {
   wasm_bindgen({ module_or_path: `./${build}_bg.wasm` })
     .then(() => {
-      if (build !== 'worker_threads') return;
+      if (!build.startsWith('worker_threads')) return;
       const threads = Math.max(1, Math.min(32, parseInt(params.get('threads'), 10) || 1));
       const [module, memory] = wasm_bindgen.computeThreadStart();
       for (let i = 1; i < threads; i++) {

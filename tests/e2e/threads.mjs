@@ -25,6 +25,12 @@ function threadsMissing(tab) {
   });
 }
 
+/** The threaded worker's wasm this page starts: relaxed SIMD where the engine validates it. */
+async function threadedWasm(tab) {
+  const relaxed = await tab.evaluate(() => WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11])));
+  return relaxed ? 'worker_threads_relaxed_bg.wasm' : 'worker_threads_bg.wasm';
+}
+
 export async function threadsChecks({ suite, tab, app, hub, query, conversation, ggufReply }) {
   const check = suite.check.bind(suite);
   const site = await staticHost(dist, { headers: ISOLATION_HEADERS });
@@ -41,7 +47,7 @@ export async function threadsChecks({ suite, tab, app, hub, query, conversation,
       assertEq(await tab.attr('html', 'data-threads'), threads, 'data-threads');
       const status = await app.status();
       if (!status.includes(` · ${threads} thread${threads === '1' ? '' : 's'}`)) throw new Error(`the ready line does not say ${threads} threads: ${status}`);
-      assertEq(workerWasm(from).join(','), threads === '1' ? workerWasm(from)[0] : 'worker_threads_bg.wasm', 'worker wasm fetched');
+      assertEq(workerWasm(from).join(','), threads === '1' ? workerWasm(from)[0] : await threadedWasm(tab), 'worker wasm fetched');
       await app.newChat();
       for (const [i, turn] of conversation.slice(0, 2).entries()) {
         await app.send(turn.user);
@@ -62,20 +68,21 @@ export async function threadsChecks({ suite, tab, app, hub, query, conversation,
       if (missing) return { notRun: `wasm threads in this engine: ${missing}; one thread ran, replies exact` };
     });
 
-    await check('the same page runs the q8_0 GGUF on its threads with the one-thread reply; threads=1 keeps one thread', async () => {
+    await check('the same page runs the q8_0 GGUF on its threads with the one-thread reply, relaxed SIMD or not (simd=baseline); threads=1 keeps one thread', async () => {
       if (await threadsMissing(tab)) return { notRun: `wasm threads in this engine: ${await threadsMissing(tab)}` };
-      for (const [threads, wasm] of [['2', 'worker_threads_bg.wasm'], ['1', null]]) {
+      const runs = [['2', '', await threadedWasm(tab)], ['2', '&simd=baseline', 'worker_threads_bg.wasm'], ['1', '', null]];
+      for (const [threads, extra, wasm] of runs) {
         const from = site.log.length;
-        await app.goto(site.base + gguf + `&threads=${threads}`);
+        await app.goto(site.base + gguf + `&threads=${threads}${extra}`);
         await app.ready();
-        assertEq(await tab.attr('html', 'data-threads'), threads, `data-threads with threads=${threads}`);
+        assertEq(await tab.attr('html', 'data-threads'), threads, `data-threads with threads=${threads}${extra}`);
         const fetched = workerWasm(from).join(',');
-        if (wasm ? fetched !== wasm : fetched === 'worker_threads_bg.wasm' || !fetched) throw new Error(`threads=${threads}: worker wasm fetched: ${fetched}`);
+        if (wasm ? fetched !== wasm : fetched.startsWith('worker_threads') || !fetched) throw new Error(`threads=${threads}${extra}: worker wasm fetched: ${fetched}`);
         await app.newChat();
         await app.send(conversation[0].user);
         const reply = await app.waitReply(0);
         assertEq(reply.state, 'done', 'state');
-        assertEq(reply.text, ggufReply, `the q8_0 reply with threads=${threads}`);
+        assertEq(reply.text, ggufReply, `the q8_0 reply with threads=${threads}${extra}`);
       }
     });
 

@@ -13,30 +13,29 @@ use gloo_worker::{Spawnable, WorkerBridge};
 use yew::prelude::*;
 
 /// The worker's loader (`web/worker_loader.js`) with the build to start: the plain simd128
-/// one, the one with relaxed-SIMD kernels (index.html builds both), or the threaded one
-/// (`scripts/build-threads-worker.sh`), which also gets the number of threads.
+/// one, the one with relaxed-SIMD kernels (index.html builds both), or a threaded one of each
+/// kind (`scripts/build-threads-worker.sh`), which also gets the number of threads.
 const WORKER_LOADER: &str = "./worker_loader.js?build=worker";
 const RELAXED_WORKER_LOADER: &str = "./worker_loader.js?build=worker_relaxed";
 const THREADED_WORKER_LOADER: &str = "./worker_loader.js?build=worker_threads&threads=";
+const RELAXED_THREADED_WORKER_LOADER: &str = "./worker_loader.js?build=worker_threads_relaxed&threads=";
 /// A second crash this soon after the first is not retried automatically (no crash loop).
 const CRASH_WINDOW_MS: f64 = 30_000.0;
 
-/// The threaded worker where the page can run wasm threads and more than one is wanted
-/// (`threads=N`, else the device's cores up to a cap); otherwise the relaxed-SIMD worker where
-/// the browser validates relaxed SIMD (about 1.5x faster on q4_K/q6_K weights), unless the URL
-/// asks for `simd=baseline`. The kernels are shown as the root's `data-kernels`; the threads
+/// A threaded worker where the page can run wasm threads and more than one is wanted
+/// (`threads=N`, else the device's cores up to a cap), else a one-thread worker; of each, the
+/// relaxed-SIMD build where the browser validates relaxed SIMD (about 1.5x faster on q4_K/q6_K
+/// weights), unless the URL asks for `simd=baseline`. The kernels are shown as the root's `data-kernels`; the threads
 /// that compute, once the worker says, as `data-threads`.
 pub(super) fn spawn_worker(ctx: &Context<App>, params: &UrlParams) -> WorkerBridge<ChatWorker> {
     let threads = params.threads.unwrap_or_else(|| browser::cores().min(MAX_DEFAULT_THREADS));
-    let loader = if threads > 1 && browser::wasm_threads() {
-        browser::set_root_attribute("kernels", "simd128");
-        format!("{THREADED_WORKER_LOADER}{threads}")
-    } else if !params.baseline_simd && browser::relaxed_simd() {
-        browser::set_root_attribute("kernels", "simd128+relaxed");
-        RELAXED_WORKER_LOADER.to_string()
-    } else {
-        browser::set_root_attribute("kernels", "simd128");
-        WORKER_LOADER.to_string()
+    let relaxed = !params.baseline_simd && browser::relaxed_simd();
+    browser::set_root_attribute("kernels", if relaxed { "simd128+relaxed" } else { "simd128" });
+    let loader = match (threads > 1 && browser::wasm_threads(), relaxed) {
+        (true, true) => format!("{RELAXED_THREADED_WORKER_LOADER}{threads}"),
+        (true, false) => format!("{THREADED_WORKER_LOADER}{threads}"),
+        (false, true) => RELAXED_WORKER_LOADER.to_string(),
+        (false, false) => WORKER_LOADER.to_string(),
     };
     let cb = ctx.link().callback(Msg::Worker);
     ChatWorker::spawner()
