@@ -15,7 +15,7 @@
 //   it is cross-origin isolated, so the app's own responses get the two headers that isolate
 //   it (COOP same-origin on the page; COEP, with `credentialless` where the page found it
 //   supported — `?coep=` of this script's URL — else `require-corp`, on every file). A page URL
-//   with `coi=0` gets neither. Model downloads keep working isolated: they are CORS requests.
+//   with `coi=0` or `sw=0` gets neither. Model downloads keep working isolated: they are CORS requests.
 
 const PREFIX = 'dialogpt-app-';
 const CACHE = PREFIX + BUILD.id;
@@ -44,7 +44,10 @@ self.addEventListener('fetch', (event) => {
   const key = request.mode === 'navigate' && (url.href === INDEX || url.href === INDEX + 'index.html') ? INDEX + 'index.html' : url.href;
   if (!FILES.has(key)) return;
   const page = request.mode === 'navigate';
-  event.respondWith(fromBuild(key, request).then((response) => isolating(response, page && new URL(request.url).searchParams.get('coi') !== '0', page)));
+  // `sw=0` turns this worker off: the page it reloads into is not isolated, so neither is this.
+  const asked = new URL(request.url).searchParams;
+  const isolate = page && asked.get('coi') !== '0' && asked.get('sw') !== '0';
+  event.respondWith(fromBuild(key, request).then((response) => isolating(response, isolate, page)));
 });
 
 async function fromBuild(key, request) {
