@@ -9,11 +9,11 @@
 // registered, active), for bug reports and tests.
 //
 // Cross-origin isolation, which the page's threads need, on hosts that cannot send its
-// headers: the service worker adds them (sw.js), so every visit it answers is isolated. On
-// the first visit it takes over a page already open, and isolation needs a new load of it: the
-// page reloads once then if the app is idle (no model loading or loaded; the conversation and
-// the draft are kept in localStorage anyway), else the next visit is isolated. Not in a frame
-// (only the embedding page can isolate one), nor with `coi=0` in the URL. `data-coi` on the
+// headers: with `coi=1` in the page URL the service worker adds them (sw.js), so every such
+// visit it answers is isolated. On the first visit it takes over a page already open, and
+// isolation needs a new load of it: the page reloads once then if the app is idle (no model
+// loading or loaded; the conversation and the draft are kept in localStorage anyway), else the
+// next visit is isolated. Not in a frame (only the embedding page can isolate one). `data-coi` on the
 // root: isolated, pending (a reload may come), reloading, next-visit, off, unavailable.
 
 const root = document.documentElement;
@@ -21,7 +21,8 @@ const root = document.documentElement;
 /** True when the page URL says `sw=0`. */
 export const serviceWorkerOff = () => new URLSearchParams(location.search).get('sw') === '0';
 
-const isolationOff = () => new URLSearchParams(location.search).get('coi') === '0';
+// Isolation by the service worker is asked for with `coi=1` (see the README, "Threads").
+const isolationOff = () => new URLSearchParams(location.search).get('coi') !== '1';
 const RELOADED_TO_ISOLATE = 'dialogpt-coi-reload';
 
 /**

@@ -24,6 +24,8 @@ export class ChatPage {
    */
   isolationSettled() {
     return this.tab.waitFor(() => {
+      // A page still loading may be the reload itself, whose start.js has not run yet.
+      if (document.readyState !== 'complete') return null;
       const coi = document.documentElement.dataset.coi;
       return coi === 'pending' || coi === 'reloading' ? null : coi || 'none';
     }, null, { timeout: 60_000, what: 'the page to be isolated, or not to be reloaded for it' });
