@@ -24,10 +24,12 @@ export class ChatPage {
    */
   isolationSettled() {
     return this.tab.waitFor(() => {
-      // A page still loading may be the reload itself, whose start.js has not run yet.
+      // A page still loading may be the reload itself, whose start.js has not run yet (and an
+      // engine may show an empty document in between): the app's page always says its state.
       if (document.readyState !== 'complete') return null;
       const coi = document.documentElement.dataset.coi;
-      return coi === 'pending' || coi === 'reloading' ? null : coi || 'none';
+      if (!coi) return document.querySelector('script[src*="start.js"]') ? null : 'none';
+      return coi === 'pending' || coi === 'reloading' ? null : coi;
     }, null, { timeout: 60_000, what: 'the page to be isolated, or not to be reloaded for it' });
   }
 
