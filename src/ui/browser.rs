@@ -125,8 +125,6 @@ pub fn focus_unless_typing(selector: &str) {
     }
 }
 
-/// Sets `data-<name>` on `<html>` (theme, compact), so the whole page, scrollbars and
-/// background included, follows it.
 /// A minimal module using one relaxed-SIMD instruction (`i8x16.relaxed_swizzle`): it
 /// validates only where the engine runs relaxed SIMD.
 const RELAXED_SIMD_PROBE: [u8; 36] = [
@@ -163,8 +161,16 @@ const THREADS_MAX_PAGES: u32 = 65536;
 
 /// Whether the threaded worker can run here: the page is cross-origin isolated, and shared
 /// wasm memory of the worker's size can be made, posted to a worker and used by atomics.
-/// Anything missing means one thread, which computes the same replies.
+/// Anything missing means one thread, which computes the same replies. Asked once per page
+/// (the probe reserves a 4 GiB shared memory, which the next garbage collection frees).
 pub fn wasm_threads() -> bool {
+    thread_local! {
+        static CAN: bool = probe_wasm_threads();
+    }
+    CAN.with(|can| *can)
+}
+
+fn probe_wasm_threads() -> bool {
     let Some(w) = window() else { return false };
     let global: &JsValue = w.as_ref();
     let isolated = js_sys::Reflect::get(global, &"crossOriginIsolated".into()).ok().and_then(|v| v.as_bool());
@@ -187,11 +193,22 @@ pub fn wasm_threads() -> bool {
     posted && js_sys::WebAssembly::validate(&bytes.into()).unwrap_or(false)
 }
 
+/// Whether the app's service worker answers this page: the build's files, the workers' wasm
+/// included, then come from its cache (it activates only once every file is there).
+pub fn served_by_service_worker() -> bool {
+    let Some(w) = window() else { return false };
+    js_sys::Reflect::get(&w.navigator(), &"serviceWorker".into())
+        .and_then(|sw| js_sys::Reflect::get(&sw, &"controller".into()))
+        .is_ok_and(|c| c.is_object())
+}
+
 /// The logical cores the browser reports (1 when it does not say).
 pub fn cores() -> usize {
     window().map(|w| w.navigator().hardware_concurrency()).filter(|n| n.is_finite() && *n >= 1.0).map_or(1, |n| n as usize)
 }
 
+/// Sets `data-<name>` on `<html>` (theme, compact, threads…), so the whole page, scrollbars and
+/// background included, can follow it, and tests and bug reports can read it.
 pub fn set_root_attribute(name: &str, value: &str) {
     if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
         let _ = root.set_attribute(&format!("data-{name}"), value);

@@ -2,7 +2,7 @@
 // node tests/wasm-kernels/run.mjs KERNELS.wasm speed [0-3] — prints kernel throughput (speed.rs).
 // node tests/wasm-kernels/run.mjs KERNELS.wasm model FILE.gguf — whole-model prefill/decode speed
 // (PROMPT_TOKENS, GEN_TOKENS; PROBE=0 skips the long-context probe, e.g. to profile decode alone).
-// THREADS=N with the atomics build (run.sh threads, processed by wasm-bindgen for its per-thread
+// THREADS=N with the atomics build (`THREADS=2 tests/wasm-kernels/run.sh`, processed by wasm-bindgen for its per-thread
 // stacks): the module runs on one shared memory in this thread and N-1 worker threads, which
 // serve the kernels' split work as the threaded web worker's compute threads do.
 import { readFileSync } from 'node:fs';
@@ -47,7 +47,7 @@ if (!isMainThread) {
   instance.exports.serve_compute_thread();
 }
 if (threads > 1) {
-  if (!instance.exports.serve_compute_thread) throw new Error(`THREADS=${threads} needs the atomics build: run.sh threads`);
+  if (!instance.exports.serve_compute_thread) throw new Error(`THREADS=${threads} needs the atomics build: THREADS=${threads} tests/wasm-kernels/run.sh`);
   const started = [];
   for (let i = 1; i < threads; i++) {
     const helper = new Worker(new URL(import.meta.url), { argv: process.argv.slice(2), workerData: { module, memory } });

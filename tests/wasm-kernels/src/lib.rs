@@ -71,7 +71,7 @@ pub extern "C" fn run() -> u32 {
     n + threaded::check()
 }
 
-/// The compute threads' check build (run.sh threads): a compute thread's life, as the
+/// The compute threads' check build (`THREADS=2 tests/wasm-kernels/run.sh`): a compute thread's life, as the
 /// threaded worker's helpers live it.
 #[cfg(target_feature = "atomics")]
 #[no_mangle]

@@ -1,4 +1,4 @@
-//! With compute threads (the atomics build, run.sh threads): the split itself, then shapes
+//! With compute threads (the atomics build, `THREADS=2 tests/wasm-kernels/run.sh`): the split itself, then shapes
 //! big enough to be split (decode, prompt tiles, attention heads), against the same
 //! references as the one-thread shapes. Without them: says so, checks nothing more.
 
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub fn check() -> u32 {
     let threads = parallel::threads();
     if threads == 1 {
-        say("threads: 1 (this build computes on one thread; run.sh threads checks the split paths)");
+        say("threads: 1 (this build computes on one thread; THREADS=2 run.sh checks the split paths)");
         return 0;
     }
     ranges_cover_once_across_threads(threads);
