@@ -21,7 +21,8 @@ const root = document.documentElement;
 /** True when the page URL says `sw=0`. */
 export const serviceWorkerOff = () => new URLSearchParams(location.search).get('sw') === '0';
 
-// Isolation by the service worker is asked for with `coi=1` (see the README, "Threads").
+// Isolation by the service worker is asked for with `coi=1` (see the README, "Threads"): not
+// the default while Firefox now and then leaves a threaded worker on such a page stuck.
 const isolationOff = () => new URLSearchParams(location.search).get('coi') !== '1';
 const RELOADED_TO_ISOLATE = 'dialogpt-coi-reload';
 

@@ -15,7 +15,8 @@
 //   it is cross-origin isolated, so the app's own responses get the two headers that isolate
 //   it (COOP same-origin on the page; COEP, with `credentialless` where the page found it
 //   supported — `?coep=` of this script's URL — else `require-corp`, on every file), for a page
-//   URL with `coi=1` (not with `sw=0`); other pages keep the host's headers. Model downloads keep working isolated: they are CORS requests.
+//   URL with `coi=1` (not with `sw=0`); other pages keep the host's headers. Model downloads
+//   keep working isolated: they are CORS requests.
 
 const PREFIX = 'dialogpt-app-';
 const CACHE = PREFIX + BUILD.id;

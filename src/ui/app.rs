@@ -15,8 +15,6 @@ use super::site_config::SiteConfig;
 use super::persist::{SavedChat, CHAT_KEY, DRAFT_KEY};
 use super::status::LoadStatus;
 use crate::worker::protocol::{FromWorker, GenerationConfig, LoadRequest, ModelInfo, ModelSizes, ModelSource, Quantization, StoredListing, ToWorker};
-use crate::worker::ChatWorker;
-use gloo_worker::WorkerBridge;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -28,14 +26,15 @@ mod turns;
 mod view;
 mod worker_events;
 
-use worker_events::spawn_worker;
+use worker_events::{spawn_worker, ThreadFallback, WorkerHandle};
 
 /// While a reply is due, a worker silent this long (and 5x longer than its slowest step so
 /// far) is taken for dead: a terminated worker or a trap that raised no event.
 const WATCHDOG_MS: f64 = 20_000.0;
 
 pub enum Msg {
-    Worker(FromWorker),
+    /// From the worker with this number (see `WorkerHandle::number`).
+    Worker(u32, FromWorker),
     Load(String, Quantization),
     Retry,
     CancelLoad,
@@ -67,7 +66,9 @@ pub enum Msg {
 }
 
 pub struct App {
-    bridge: WorkerBridge<ChatWorker>,
+    worker: WorkerHandle,
+    /// Set when a threaded worker failed: the visit goes on with one thread.
+    thread_fallback: Option<ThreadFallback>,
     params: UrlParams,
     settings: GenerationConfig,
     status: LoadStatus,
@@ -133,8 +134,7 @@ impl Component for App {
                 browser::listen_messages(move |origin, json| cb.emit((origin, json)))
             })
             .flatten();
-        let bridge = spawn_worker(ctx, &params);
-        bridge.send(ToWorker::ListStored);
+        let worker = spawn_worker(ctx, &params, false, 0);
         let watchdog = {
             let link = ctx.link().clone();
             let tick = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Watchdog));
@@ -143,7 +143,8 @@ impl Component for App {
                 .map(|_| tick)
         };
         let mut app = App {
-            bridge,
+            worker,
+            thread_fallback: None,
             settings: params.generation.clone(),
             params,
             status: LoadStatus::Idle,
@@ -183,18 +184,23 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
-            Msg::Worker(out) => {
+            Msg::Worker(number, _) if number != self.worker.number => return false,
+            Msg::Worker(_, out) => {
                 let now = js_sys::Date::now();
                 if self.chat.generating {
                     self.slowest_step_ms = self.slowest_step_ms.max(now - self.last_heard_ms);
                 }
                 self.last_heard_ms = now;
+                self.worker.heard = true;
                 self.on_worker(ctx, out);
             }
             Msg::Watchdog => {
                 // web/offline.js marks the root when a new release is installed and waiting.
                 if !self.update_ready && browser::root_attribute("update").as_deref() == Some("ready") {
                     self.update_ready = true;
+                    return true;
+                }
+                if self.check_worker_started(ctx) {
                     return true;
                 }
                 let silent = js_sys::Date::now() - self.last_heard_ms;
@@ -214,12 +220,15 @@ impl Component for App {
                 self.load(&model, quant);
             }
             Msg::Retry => {
+                if self.worker.stuck {
+                    self.worker = spawn_worker(ctx, &self.params, self.thread_fallback.is_some(), self.worker.number + 1);
+                }
                 if let Some(req) = self.last_load.clone() {
                     self.start_load(req);
                 }
             }
             Msg::CancelLoad => {
-                self.bridge.send(ToWorker::CancelLoad);
+                self.worker.send(ToWorker::CancelLoad);
                 self.announce = "Download cancelled".into();
                 self.set_status(LoadStatus::Cancelled);
             }
@@ -239,8 +248,8 @@ impl Component for App {
             Msg::Edit => self.edit(),
             Msg::Picked(model) => return self.picked(&model),
             Msg::Settings(config) => self.settings = config,
-            Msg::RefreshStored => self.bridge.send(ToWorker::ListStored),
-            Msg::DeleteStored(key) => self.bridge.send(ToWorker::DeleteStored { key }),
+            Msg::RefreshStored => self.worker.send(ToWorker::ListStored),
+            Msg::DeleteStored(key) => self.worker.send(ToWorker::DeleteStored { key }),
             Msg::Copy(i) => return self.copy(ctx, i),
             Msg::Copied(i, result) => self.copied(i, result),
             Msg::ExportJson => self.export(false),

@@ -7,9 +7,18 @@ export const button = (name) => ({ role: 'button', name });
 export const field = (name) => ({ role: 'field', name });
 const BOT = '[data-author="bot"]:not([data-greeting])';
 
+// A minimal module with one relaxed-SIMD instruction (i8x16.relaxed_swizzle), as the app probes it
+// (src/ui/browser.rs): it validates only where the engine runs relaxed SIMD.
+const RELAXED_SIMD_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11];
+
 export class ChatPage {
   constructor(tab) {
     this.tab = tab;
+  }
+
+  /** Whether this engine validates relaxed SIMD (the page then starts a relaxed worker build). */
+  relaxedSimd() {
+    return this.tab.evaluate((bytes) => WebAssembly.validate(new Uint8Array(bytes)), RELAXED_SIMD_PROBE);
   }
 
   async goto(url) {
@@ -52,6 +61,10 @@ export class ChatPage {
 
   async ready() {
     if ((await this.settled()) !== 'ready') throw new Error(`load failed: ${await this.status()}`);
+    // A threaded worker replaced by a one-thread one still gives the right replies, slower to
+    // start: the log says so, for who wonders why a check took 30 s longer.
+    const fallback = await this.tab.attr('html', 'data-thread-fallback');
+    if (fallback) console.log(`       note: the threaded worker was replaced (${fallback}): ${await this.status()}`);
   }
 
   async alert() {

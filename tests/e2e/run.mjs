@@ -40,7 +40,6 @@ async function main() {
   const suite = new Suite('e2e', tab);
   const check = suite.check.bind(suite);
   const shot = (name) => tab.screenshot(path.join(artifacts, `${engine}-${name}`));
-  const workerWasm = (from) => web.log.slice(from).map((r) => r.path.split('/').pop()).filter((f) => /^worker.*\.wasm$/.test(f));
   const query = `?model=${TEST_REPO}&hub=${encodeURIComponent(hub.url)}&quant=f32&max_new_tokens=12`;
   const firstReply = conversation[0].reply.trim();
 
@@ -536,7 +535,7 @@ async function main() {
     });
 
     let ggufReply = null;
-    const relaxed = await tab.evaluate(() => WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11])));
+    const relaxed = await app.relaxedSimd();
     await check(`a .gguf URL (llama.cpp q8_0, config and tokenizer inside) loads and replies; the ${relaxed ? 'relaxed-SIMD' : 'plain simd128'} worker runs`, async () => {
       const from = web.log.length;
       // sw=0: the files come from the site, not the service worker's copy, so the log shows
@@ -550,7 +549,7 @@ async function main() {
       if (!reply.text) throw new Error('empty reply');
       ggufReply = reply.text;
       assertEq(await tab.attr('html', 'data-kernels'), relaxed ? 'simd128+relaxed' : 'simd128', 'kernels attribute');
-      assertEq(workerWasm(from).join(','), relaxed ? 'worker_relaxed_bg.wasm' : 'worker_bg.wasm', 'worker wasm fetched');
+      assertEq(web.workerWasm(from).join(','), relaxed ? 'worker_relaxed_bg.wasm' : 'worker_bg.wasm', 'worker wasm fetched');
       console.log(`       ${await app.status()} -> ${JSON.stringify(reply.text)}`);
     });
 
@@ -559,7 +558,7 @@ async function main() {
       await app.goto(base + `?model=${encodeURIComponent(`${hub.url}/files/model-q8_0.gguf`)}&max_new_tokens=12&simd=baseline&sw=0`);
       await app.ready();
       assertEq(await tab.attr('html', 'data-kernels'), 'simd128', 'kernels attribute');
-      assertEq(workerWasm(from).join(','), 'worker_bg.wasm', 'worker wasm fetched');
+      assertEq(web.workerWasm(from).join(','), 'worker_bg.wasm', 'worker wasm fetched');
       await app.newChat();
       await app.send(conversation[0].user);
       const reply = await app.waitReply(0);

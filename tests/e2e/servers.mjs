@@ -135,6 +135,8 @@ export async function staticHost(dir, { prefix = '/', headers = {}, maxFileBytes
     if (serveHooks(req, res, headers)) return;
     // `down`: the site is unreachable (the connection is cut); the test hooks still answer.
     if (host.down) return req.socket.destroy();
+    // `stall`: requests for matching paths are never answered (held until `unstall()`).
+    if (host.stall && host.stall.test(urlPath)) return host.stalled.push(res);
     const dir = host.dir;
     if (!urlPath.startsWith(prefix)) {
       res.writeHead(404, headers);
@@ -155,7 +157,13 @@ export async function staticHost(dir, { prefix = '/', headers = {}, maxFileBytes
     sendFile(req, res, file, headers, { hooks: true });
   });
   // `dir` may be switched to another build: the same origin then serves a new release.
-  return Object.assign(host, { log, base: host.url + prefix, dir, down: false });
+  const unstall = () => {
+    host.stall = null;
+    for (const res of host.stalled.splice(0)) res.socket?.destroy();
+  };
+  // The worker builds' wasm files the pages asked for since log entry `from`, in order.
+  const workerWasm = (from) => log.slice(from).map((r) => r.path.split('/').pop()).filter((f) => /^worker.*\.wasm$/.test(f));
+  return Object.assign(host, { log, base: host.url + prefix, dir, down: false, stall: null, stalled: [], unstall, workerWasm });
 }
 
 // ---- The Hub mirror ----

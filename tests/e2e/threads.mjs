@@ -4,6 +4,7 @@
 // transformers' exactly, as on one thread. `threads=1` keeps the one-thread worker there.
 // Then on a site that sends no such headers (as GitHub Pages): with `coi=1` the app's service
 // worker isolates it (the first, idle visit reloads once); without, the page stays unisolated.
+// A threaded worker that never starts is replaced by a one-thread one.
 // Where an engine cannot run wasm threads in an isolated page, the page runs one thread with
 // the same replies, and the check says that threads were not run.
 import { assertEq } from './harness.mjs';
@@ -26,16 +27,15 @@ function threadsMissing(tab) {
 }
 
 /** The threaded worker's wasm this page starts: relaxed SIMD where the engine validates it. */
-async function threadedWasm(tab) {
-  const relaxed = await tab.evaluate(() => WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11])));
-  return relaxed ? 'worker_threads_relaxed_bg.wasm' : 'worker_threads_bg.wasm';
+async function threadedWasm(app) {
+  return (await app.relaxedSimd()) ? 'worker_threads_relaxed_bg.wasm' : 'worker_threads_bg.wasm';
 }
 
 export async function threadsChecks({ suite, tab, app, hub, query, conversation, ggufReply }) {
   const check = suite.check.bind(suite);
   const site = await staticHost(dist, { headers: ISOLATION_HEADERS });
   // sw=0: the files come from the site, so its log shows which worker the page started.
-  const workerWasm = (from) => site.log.slice(from).map((r) => r.path.split('/').pop()).filter((f) => /^worker.*\.wasm$/.test(f));
+  const workerWasm = site.workerWasm;
   const gguf = `?model=${encodeURIComponent(`${hub.url}/files/model-q8_0.gguf`)}&max_new_tokens=12&sw=0`;
   try {
     await check("a cross-origin-isolated page computes on as many threads as cores (up to 8): data-threads, the ready line; replies equal transformers'", async () => {
@@ -47,7 +47,7 @@ export async function threadsChecks({ suite, tab, app, hub, query, conversation,
       assertEq(await tab.attr('html', 'data-threads'), threads, 'data-threads');
       const status = await app.status();
       if (!status.includes(` · ${threads} thread${threads === '1' ? '' : 's'}`)) throw new Error(`the ready line does not say ${threads} threads: ${status}`);
-      assertEq(workerWasm(from).join(','), threads === '1' ? workerWasm(from)[0] : await threadedWasm(tab), 'worker wasm fetched');
+      assertEq(workerWasm(from).join(','), threads === '1' ? workerWasm(from)[0] : await threadedWasm(app), 'worker wasm fetched');
       await app.newChat();
       for (const [i, turn] of conversation.slice(0, 2).entries()) {
         await app.send(turn.user);
@@ -70,7 +70,7 @@ export async function threadsChecks({ suite, tab, app, hub, query, conversation,
 
     await check('the same page runs the q8_0 GGUF on its threads with the one-thread reply, relaxed SIMD or not (simd=baseline); threads=1 keeps one thread', async () => {
       if (await threadsMissing(tab)) return { notRun: `wasm threads in this engine: ${await threadsMissing(tab)}` };
-      const runs = [['2', '', await threadedWasm(tab)], ['2', '&simd=baseline', 'worker_threads_bg.wasm'], ['1', '', null]];
+      const runs = [['2', '', await threadedWasm(app)], ['2', '&simd=baseline', 'worker_threads_bg.wasm'], ['1', '', null]];
       for (const [threads, extra, wasm] of runs) {
         const from = site.log.length;
         await app.goto(site.base + gguf + `&threads=${threads}${extra}`);
@@ -83,6 +83,32 @@ export async function threadsChecks({ suite, tab, app, hub, query, conversation,
         const reply = await app.waitReply(0);
         assertEq(reply.state, 'done', 'state');
         assertEq(reply.text, ggufReply, `the q8_0 reply with threads=${threads}${extra}`);
+      }
+    });
+
+    await check('a threaded worker that never starts (its wasm never arrives): the page goes on with one thread and says why; the reply is the one-thread reply', async () => {
+      if (await threadsMissing(tab)) return { notRun: `wasm threads in this engine: ${await threadsMissing(tab)}` };
+      site.stall = /^\/worker_threads(_relaxed)?_bg\.wasm$/;
+      try {
+        const from = site.log.length;
+        const started = Date.now();
+        await app.goto(site.base + gguf);
+        await app.ready();
+        const waited = Date.now() - started;
+        assertEq(await tab.attr('html', 'data-threads'), '1', 'data-threads after the fallback');
+        assertEq(await tab.attr('html', 'data-thread-fallback'), 'not-started', 'data-thread-fallback');
+        const status = await app.status();
+        if (!status.includes('1 thread (the threaded worker did not start)')) throw new Error(`the ready line does not say why: ${status}`);
+        const fetched = workerWasm(from);
+        if (!fetched[0]?.startsWith('worker_threads') || fetched.length !== 2 || fetched[1].startsWith('worker_threads')) throw new Error(`worker wasm asked for: ${fetched}`);
+        if (waited < 30_000) throw new Error(`the page gave up on the threaded worker after ${waited} ms, before its 30 s`);
+        await app.newChat();
+        await app.send(conversation[0].user);
+        const reply = await app.waitReply(0);
+        assertEq(reply.text, ggufReply, 'the q8_0 reply on the fallback thread');
+        console.log(`       after ${(waited / 1000).toFixed(1)} s: ${status}`);
+      } finally {
+        site.unstall();
       }
     });
 

@@ -62,7 +62,7 @@ impl App {
         self.model = None;
         self.notice = None;
         self.download_rate.clear();
-        self.bridge.send(ToWorker::Load(req));
+        self.worker.send(ToWorker::Load(req));
     }
 
     pub(super) fn fail(&mut self, message: String) {
@@ -92,7 +92,7 @@ impl App {
         self.sizes = None;
         match self.picked.clone() {
             Some(source) => {
-                self.bridge.send(ToWorker::Sizes { source });
+                self.worker.send(ToWorker::Sizes { source });
                 true
             }
             None => false,

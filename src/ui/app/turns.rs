@@ -22,7 +22,7 @@ impl App {
         // Each new reply to the same message samples with another seed, so sampling gives a
         // new reply while a chat replayed from the start stays reproducible.
         config.seed = config.seed.wrapping_add(self.regenerations);
-        self.bridge.send(ToWorker::Chat { turn, text, history, config });
+        self.worker.send(ToWorker::Chat { turn, text, history, config });
         self.save_chat();
     }
 
@@ -94,7 +94,7 @@ impl App {
 
     pub(super) fn stop(&mut self) {
         if let Some(turn) = self.chat.running_turn() {
-            self.bridge.send(ToWorker::Cancel { turn });
+            self.worker.send(ToWorker::Cancel { turn });
         }
     }
 

@@ -7,7 +7,7 @@ use super::super::format::{load_steps_text, load_timings_json, mb, progress_frac
 use super::super::params::{UrlParams, MAX_DEFAULT_THREADS};
 use super::super::status::LoadStatus;
 use super::{App, Msg};
-use crate::worker::protocol::FromWorker;
+use crate::worker::protocol::{FromWorker, ToWorker};
 use crate::worker::ChatWorker;
 use gloo_worker::{Spawnable, WorkerBridge};
 use yew::prelude::*;
@@ -21,39 +21,145 @@ const THREADED_WORKER_LOADER: &str = "./worker_loader.js?build=worker_threads&th
 const RELAXED_THREADED_WORKER_LOADER: &str = "./worker_loader.js?build=worker_threads_relaxed&threads=";
 /// A second crash this soon after the first is not retried automatically (no crash loop).
 const CRASH_WINDOW_MS: f64 = 30_000.0;
+/// A worker that has said nothing this long after it was started is taken for stuck at its
+/// start (its wasm never arrived, or the browser never ran it: Firefox has left a threaded
+/// worker so, now and then, on pages isolated by the service worker). From the network: long
+/// enough for a slow connection to bring the worker's wasm (about 500 KiB compressed); from the
+/// service worker's cache, a healthy worker answers within a second, even on a slow phone.
+const START_TIMEOUT_MS: f64 = 30_000.0;
+const START_TIMEOUT_FROM_CACHE_MS: f64 = 8_000.0;
+
+/// The worker the page talks to and how it was started.
+pub(super) struct WorkerHandle {
+    pub bridge: WorkerBridge<ChatWorker>,
+    /// Counts the workers of this page: 0 for the first.
+    pub number: u32,
+    /// A threaded build was started (the page could run wasm threads and wanted more than one).
+    pub threaded: bool,
+    pub started_ms: f64,
+    /// How long it may take to say something before it is taken for stuck.
+    pub start_timeout_ms: f64,
+    /// It has sent something since it started: it runs.
+    pub heard: bool,
+    /// It never started (a one-thread worker, which is not replaced by itself).
+    pub stuck: bool,
+}
+
+/// Why the page runs one thread although it could run more.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum ThreadFallback {
+    NotStarted,
+    Crashed,
+}
+
+impl ThreadFallback {
+    /// The root's `data-thread-fallback`.
+    fn as_str(self) -> &'static str {
+        match self {
+            ThreadFallback::NotStarted => "not-started",
+            ThreadFallback::Crashed => "crashed",
+        }
+    }
+
+    /// For the ready line.
+    fn explain(self) -> &'static str {
+        match self {
+            ThreadFallback::NotStarted => "the threaded worker did not start",
+            ThreadFallback::Crashed => "after the threaded worker stopped",
+        }
+    }
+}
 
 /// A threaded worker where the page can run wasm threads and more than one is wanted
 /// (`threads=N`, else the device's cores up to a cap), else a one-thread worker; of each, the
 /// relaxed-SIMD build where the browser validates relaxed SIMD (about 1.5x faster on q4_K/q6_K
 /// weights), unless the URL asks for `simd=baseline`. The kernels are shown as the root's `data-kernels`; the threads
-/// that compute, once the worker says, as `data-threads`.
-pub(super) fn spawn_worker(ctx: &Context<App>, params: &UrlParams) -> WorkerBridge<ChatWorker> {
-    let threads = params.threads.unwrap_or_else(|| browser::cores().min(MAX_DEFAULT_THREADS));
+/// that compute, once the worker says, as `data-threads`. `one_thread` overrides the URL and the
+/// device: after a threaded worker crashed or never started, the page goes on with one thread.
+pub(super) fn spawn_worker(ctx: &Context<App>, params: &UrlParams, one_thread: bool, number: u32) -> WorkerHandle {
+    let threads = if one_thread { 1 } else { params.threads.unwrap_or_else(|| browser::cores().min(MAX_DEFAULT_THREADS)) };
     let relaxed = !params.baseline_simd && browser::relaxed_simd();
     browser::set_root_attribute("kernels", if relaxed { "simd128+relaxed" } else { "simd128" });
-    let loader = match (threads > 1 && browser::wasm_threads(), relaxed) {
+    let threaded = threads > 1 && browser::wasm_threads();
+    let loader = match (threaded, relaxed) {
         (true, true) => format!("{RELAXED_THREADED_WORKER_LOADER}{threads}"),
         (true, false) => format!("{THREADED_WORKER_LOADER}{threads}"),
         (false, true) => RELAXED_WORKER_LOADER.to_string(),
         (false, false) => WORKER_LOADER.to_string(),
     };
-    let cb = ctx.link().callback(Msg::Worker);
-    ChatWorker::spawner()
+    // A replaced worker that wakes up late is not heard: its messages carry its number.
+    let cb = ctx.link().callback(move |out| Msg::Worker(number, out));
+    let bridge = ChatWorker::spawner()
         .callback(move |out| cb.emit(out))
         // trunk builds workers as no-modules scripts, started by a loader.
         .with_loader(true)
         .as_module(false)
-        .spawn(&loader)
+        .spawn(&loader);
+    // Its first answer: the models it keeps (the picker marks them).
+    bridge.send(ToWorker::ListStored);
+    let start_timeout_ms = if browser::served_by_service_worker() { START_TIMEOUT_FROM_CACHE_MS } else { START_TIMEOUT_MS };
+    WorkerHandle { bridge, number, threaded, started_ms: js_sys::Date::now(), start_timeout_ms, heard: false, stuck: false }
+}
+
+impl WorkerHandle {
+    pub fn send(&self, message: ToWorker) {
+        self.bridge.send(message);
+    }
 }
 
 impl App {
+    /// Starts a fresh worker in place of one that crashed or never started, and asks it again
+    /// what the page is waiting for. A threaded worker that failed is replaced by a one-thread
+    /// one for the rest of the visit: whatever went wrong (memory for the threads, a browser
+    /// that cannot start them) is not worth a second try, and one thread gives the same replies.
+    fn replace_worker(&mut self, ctx: &Context<Self>, why: ThreadFallback) {
+        if self.worker.threaded {
+            self.thread_fallback = Some(why);
+            browser::set_root_attribute("thread-fallback", why.as_str());
+        }
+        self.worker = spawn_worker(ctx, &self.params, self.thread_fallback.is_some(), self.worker.number + 1);
+        if let Some(source) = self.picked.clone() {
+            self.worker.send(ToWorker::Sizes { source });
+        }
+    }
+
+    /// Called once a second: a worker silent since it started is replaced; the load it was
+    /// sent starts again on the new one. A one-thread worker that does not start either gets
+    /// a clear failure (Retry starts another).
+    pub(super) fn check_worker_started(&mut self, ctx: &Context<Self>) -> bool {
+        let silent = js_sys::Date::now() - self.worker.started_ms;
+        if self.worker.heard || silent < self.worker.start_timeout_ms {
+            return false;
+        }
+        let secs = silent / 1000.0;
+        web_sys::console::error_1(&format!("the inference worker said nothing in {secs:.0} s after it started").into());
+        let loading = matches!(self.status, LoadStatus::Loading { .. });
+        if self.worker.threaded {
+            self.replace_worker(ctx, ThreadFallback::NotStarted);
+            if let (true, Some(req)) = (loading, self.last_load.clone()) {
+                self.start_load(req);
+            }
+        } else {
+            // Once: the next tick must not fail it again.
+            self.worker.heard = true;
+            self.worker.stuck = true;
+            if loading {
+                self.fail(format!(
+                    "the inference worker did not start in {secs:.0} s: its files could not be fetched, or this browser \
+                     stopped it. Reload the page, or press Retry"
+                ));
+            }
+        }
+        true
+    }
+
     pub(super) fn on_crash(&mut self, ctx: &Context<Self>, error: String) {
         web_sys::console::error_1(&format!("inference worker crashed: {error}").into());
         self.chat.abandon_running("the model stopped unexpectedly; your conversation is kept");
         self.save_chat();
         self.model = None;
         // The crashed worker is unusable: start a fresh one at once.
-        self.bridge = spawn_worker(ctx, &self.params);
+        self.replace_worker(ctx, ThreadFallback::Crashed);
         let now = js_sys::Date::now();
         let again = self.last_crash_ms.is_some_and(|t| now - t < CRASH_WINDOW_MS);
         self.last_crash_ms = Some(now);
@@ -88,6 +194,9 @@ impl App {
                 browser::set_root_attribute("load-timings", &load_timings_json(&info));
                 browser::set_root_attribute("threads", &info.threads.to_string());
                 summary.push_str(&format!(" · {}", threads_text(info.threads)));
+                if let Some(why) = self.thread_fallback {
+                    summary.push_str(&format!(" ({})", why.explain()));
+                }
                 if let Some(m) = info.memory_bytes {
                     summary.push_str(&format!(" · {} MB of memory", mb(m as u64)));
                 }
