@@ -135,6 +135,7 @@ impl Component for App {
             })
             .flatten();
         let worker = spawn_worker(ctx, &params, false, 0);
+        worker.send(ToWorker::ListStored);
         let watchdog = {
             let link = ctx.link().clone();
             let tick = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Watchdog));

@@ -95,8 +95,6 @@ pub(super) fn spawn_worker(ctx: &Context<App>, params: &UrlParams, one_thread: b
         .with_loader(true)
         .as_module(false)
         .spawn(&loader);
-    // Its first answer: the models it keeps (the picker marks them).
-    bridge.send(ToWorker::ListStored);
     let start_timeout_ms = if browser::served_by_service_worker() { START_TIMEOUT_FROM_CACHE_MS } else { START_TIMEOUT_MS };
     WorkerHandle { bridge, number, threaded, started_ms: js_sys::Date::now(), start_timeout_ms, heard: false, stuck: false }
 }
@@ -108,19 +106,16 @@ impl WorkerHandle {
 }
 
 impl App {
-    /// Starts a fresh worker in place of one that crashed or never started, and asks it again
-    /// what the page is waiting for. A threaded worker that failed is replaced by a one-thread
-    /// one for the rest of the visit: whatever went wrong (memory for the threads, a browser
-    /// that cannot start them) is not worth a second try, and one thread gives the same replies.
+    /// Starts a fresh worker in place of one that crashed or never started. A threaded worker
+    /// that failed is replaced by a one-thread one for the rest of the visit: whatever went
+    /// wrong (memory for the threads, a browser that cannot start them) is not worth a second
+    /// try, and one thread gives the same replies.
     fn replace_worker(&mut self, ctx: &Context<Self>, why: ThreadFallback) {
         if self.worker.threaded {
             self.thread_fallback = Some(why);
             browser::set_root_attribute("thread-fallback", why.as_str());
         }
         self.worker = spawn_worker(ctx, &self.params, self.thread_fallback.is_some(), self.worker.number + 1);
-        if let Some(source) = self.picked.clone() {
-            self.worker.send(ToWorker::Sizes { source });
-        }
     }
 
     /// Called once a second: a worker silent since it started is replaced; the load it was
@@ -136,6 +131,11 @@ impl App {
         let loading = matches!(self.status, LoadStatus::Loading { .. });
         if self.worker.threaded {
             self.replace_worker(ctx, ThreadFallback::NotStarted);
+            // What the silent worker was asked and never answered.
+            self.worker.send(ToWorker::ListStored);
+            if let Some(source) = self.picked.clone() {
+                self.worker.send(ToWorker::Sizes { source });
+            }
             if let (true, Some(req)) = (loading, self.last_load.clone()) {
                 self.start_load(req);
             }
