@@ -1,5 +1,6 @@
 // Starts the page's wasm. A file rather than trunk's inline script, so the page runs under a
 // strict Content-Security-Policy (`script-src 'self' 'wasm-unsafe-eval'`) with no exception.
+import './compute_threads.js';
 import init from './app.js';
 import { keepAppOffline, serviceWorkerOff, turnServiceWorkerOff } from './offline.js';
 

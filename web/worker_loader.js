@@ -1,8 +1,9 @@
 // Starts the inference worker. One loader for every build, as the page chooses:
 // `?build=worker` (plain simd128 kernels), `?build=worker_relaxed` (relaxed SIMD), or
 // `?build=worker_threads&threads=N` (or `worker_threads_relaxed`: wasm threads, this worker and
-// N-1 compute threads, web workers started here on the same module and shared memory). A compute thread is this loader
-// with `&compute`: it waits for the module and memory, then serves the kernels' split work.
+// N-1 compute threads on the same module and shared memory, which the page starts when this worker
+// asks: web/compute_threads.js). A compute thread is this loader with `&compute`: it waits for the
+// module and memory, then serves the kernels' split work.
 // A start that fails (the wasm cannot be fetched, e.g. the page is left while it loads) is
 // logged, not left as an unhandled rejection.
 const BUILDS = ['worker', 'worker_relaxed', 'worker_threads', 'worker_threads_relaxed'];
@@ -25,10 +26,7 @@ if (params.has('compute')) {
       if (!build.startsWith('worker_threads')) return;
       const threads = Math.max(1, Math.min(32, parseInt(params.get('threads'), 10) || 1));
       const [module, memory] = wasm_bindgen.computeThreadStart();
-      for (let i = 1; i < threads; i++) {
-        const helper = new Worker(`./worker_loader.js?build=${build}&compute=${i}`, { name: `compute thread ${i}` });
-        helper.postMessage({ module, memory });
-      }
+      self.postMessage({ dialogptComputeThreads: { build, count: threads - 1, module, memory } });
     })
     .catch((e) => console.error(`the inference worker could not start: ${e}`));
 }

@@ -26,7 +26,7 @@ mod turns;
 mod view;
 mod worker_events;
 
-use worker_events::{spawn_worker, ThreadFallback, WorkerHandle};
+use worker_events::{spawn_worker, ThreadFallback, WorkerHandle, WorkerState};
 
 /// While a reply is due, a worker silent this long (and 5x longer than its slowest step so
 /// far) is taken for dead: a terminated worker or a trap that raised no event.
@@ -192,7 +192,7 @@ impl Component for App {
                     self.slowest_step_ms = self.slowest_step_ms.max(now - self.last_heard_ms);
                 }
                 self.last_heard_ms = now;
-                self.worker.heard = true;
+                self.worker.state = WorkerState::Running;
                 self.on_worker(ctx, out);
             }
             Msg::Watchdog => {
@@ -221,8 +221,8 @@ impl Component for App {
                 self.load(&model, quant);
             }
             Msg::Retry => {
-                if self.worker.stuck {
-                    self.worker = spawn_worker(ctx, &self.params, self.thread_fallback.is_some(), self.worker.number + 1);
+                if self.worker.state == WorkerState::Stuck {
+                    self.respawn_worker(ctx);
                 }
                 if let Some(req) = self.last_load.clone() {
                     self.start_load(req);

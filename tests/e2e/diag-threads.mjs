@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Diagnosis, not a test (it prints, never asserts): how often a threaded worker fails to start in
 // an engine, and how far it got. A copy of dist/ whose worker loader reports each start step
-// (loader start, glue imported, wasm init, compute threads spawned, messages received; for each
+// (loader start, glue imported, wasm init, compute threads asked of the page, messages received; for each
 // compute thread the same) to the test server; then RUNS loads of the tiny model, each with the
 // steps of the workers that did not start (all of them with VERBOSE=1).
 //   RUNS=12 node tests/e2e/diag-threads.mjs --browser firefox        isolated by the service worker
@@ -26,7 +26,7 @@ let patched = mark + loader
   .replace(".then(() => wasm_bindgen.serveAsComputeThread())", ".then(() => { __mark('compute init'); wasm_bindgen.serveAsComputeThread(); })")
   .replace("self.onmessage = ({ data }) => {", "self.onmessage = ({ data }) => {\n    __mark('compute got module');")
   .replace("    .then(() => {\n      if (!build.startsWith", "    .then(() => {\n      __mark('wasm init');\n      if (!build.startsWith")
-  .replace("helper.postMessage({ module, memory });\n      }", "helper.postMessage({ module, memory });\n        helper.onerror = (e) => __mark('helper error event ' + e.message);\n      }\n      __mark('spawned');")
+  .replace("count: threads - 1, module, memory } });", "count: threads - 1, module, memory } });\n      __mark('asked the page for compute threads');")
   .replace(/console\.error\(`the inference worker could not start: \$\{e\}`\)/, "(__mark(`START FAILED ${e}`), console.error(e))")
   .replace(/console\.error\(`a compute thread could not start: \$\{e\}`\)/, "(__mark(`COMPUTE FAILED ${e}`), console.error(e))");
 fs.writeFileSync(`${diag}/worker_loader.js`, patched);

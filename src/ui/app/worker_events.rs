@@ -39,10 +39,18 @@ pub(super) struct WorkerHandle {
     pub started_ms: f64,
     /// How long it may take to say something before it is taken for stuck.
     pub start_timeout_ms: f64,
-    /// It has sent something since it started: it runs.
-    pub heard: bool,
-    /// It never started (a one-thread worker, which is not replaced by itself).
-    pub stuck: bool,
+    pub state: WorkerState,
+}
+
+/// Whether the worker has shown that it runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum WorkerState {
+    /// Started, silent so far.
+    Starting,
+    /// It has sent something since it started.
+    Running,
+    /// A one-thread worker that never started (not replaced by itself: Retry starts another).
+    Stuck,
 }
 
 /// Why the page runs one thread although it could run more.
@@ -96,7 +104,7 @@ pub(super) fn spawn_worker(ctx: &Context<App>, params: &UrlParams, one_thread: b
         .as_module(false)
         .spawn(&loader);
     let start_timeout_ms = if browser::served_by_service_worker() { START_TIMEOUT_FROM_CACHE_MS } else { START_TIMEOUT_MS };
-    WorkerHandle { bridge, number, threaded, started_ms: js_sys::Date::now(), start_timeout_ms, heard: false, stuck: false }
+    WorkerHandle { bridge, number, threaded, started_ms: js_sys::Date::now(), start_timeout_ms, state: WorkerState::Starting }
 }
 
 impl WorkerHandle {
@@ -115,6 +123,12 @@ impl App {
             self.thread_fallback = Some(why);
             browser::set_root_attribute("thread-fallback", why.as_str());
         }
+        self.respawn_worker(ctx);
+    }
+
+    /// A fresh worker in place of the current one (with one thread once a threaded one failed).
+    /// The page's `Worker` (web/compute_threads.js) ends the one before with its compute threads.
+    pub(super) fn respawn_worker(&mut self, ctx: &Context<Self>) {
         self.worker = spawn_worker(ctx, &self.params, self.thread_fallback.is_some(), self.worker.number + 1);
     }
 
@@ -123,7 +137,7 @@ impl App {
     /// a clear failure (Retry starts another).
     pub(super) fn check_worker_started(&mut self, ctx: &Context<Self>) -> bool {
         let silent = js_sys::Date::now() - self.worker.started_ms;
-        if self.worker.heard || silent < self.worker.start_timeout_ms {
+        if self.worker.state != WorkerState::Starting || silent < self.worker.start_timeout_ms {
             return false;
         }
         let secs = silent / 1000.0;
@@ -141,8 +155,7 @@ impl App {
             }
         } else {
             // Once: the next tick must not fail it again.
-            self.worker.heard = true;
-            self.worker.stuck = true;
+            self.worker.state = WorkerState::Stuck;
             if loading {
                 self.fail(format!(
                     "the inference worker did not start in {secs:.0} s: its files could not be fetched, or this browser \

@@ -23,7 +23,10 @@ const CHUNKS: &str = "chunks";
 const CHUNK_BYTES: usize = 8 << 20;
 
 thread_local! {
-    static DB: RefCell<Option<IdbDatabase>> = const { RefCell::new(None) };
+    /// The database's opening, pending or done, shared by every caller: callers that overlap
+    /// (the page asks for the stored list, the sizes and a load at once) wait on one connection
+    /// instead of each opening its own.
+    static DB: RefCell<Option<Promise>> = const { RefCell::new(None) };
 }
 
 /// A promise for a request's result (or its error).
@@ -67,9 +70,36 @@ async fn request(req: Result<IdbRequest, JsValue>) -> Result<JsValue, String> {
 
 /// The database (opened once per worker), or why there is none.
 async fn db() -> Result<IdbDatabase, String> {
-    if let Some(db) = DB.with(|d| d.borrow().clone()) {
-        return Ok(db);
+    let (opening, opened_here) = match DB.with(|d| d.borrow().clone()) {
+        Some(opening) => (opening, false),
+        None => {
+            let opening = settled(&open()?);
+            DB.with(|d| *d.borrow_mut() = Some(opening.clone()));
+            (opening, true)
+        }
+    };
+    match JsFuture::from(opening.clone()).await {
+        Ok(db) => {
+            let db: IdbDatabase = db.unchecked_into();
+            if opened_here {
+                let_go_on_version_change(&db);
+            }
+            Ok(db)
+        }
+        Err(e) => {
+            // The next use tries again (unless another opening has taken this one's place).
+            DB.with(|d| {
+                if d.borrow().as_ref().is_some_and(|p| JsValue::from(p) == JsValue::from(&opening)) {
+                    *d.borrow_mut() = None;
+                }
+            });
+            Err(storage_error(&e))
+        }
     }
+}
+
+/// Asks to open the database, creating its stores the first time.
+fn open() -> Result<IdbRequest, String> {
     let global: WorkerGlobalScope = js_sys::global().unchecked_into();
     let factory = global.indexed_db().map_err(|e| storage_error(&e))?.ok_or("this browser offers no IndexedDB here")?;
     let open = factory.open_with_u32(DB_NAME, 1).map_err(|e| storage_error(&e))?;
@@ -82,18 +112,18 @@ async fn db() -> Result<IdbDatabase, String> {
         }
     });
     open.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
-    let db: IdbDatabase = JsFuture::from(settled(&open)).await.map_err(|e| storage_error(&e))?.unchecked_into();
-    // Another page deleting or upgrading the database waits for this connection to close: let
-    // it go at once (the next use opens it again).
+    Ok(open.into())
+}
+
+/// Another page deleting or upgrading the database waits for this connection to close: it is
+/// let go at once (the next use opens it again).
+fn let_go_on_version_change(db: &IdbDatabase) {
     let closing = db.clone();
-    let on_change = Closure::<dyn FnMut()>::new(move || {
+    let on_change = Closure::once_into_js(move || {
         closing.close();
         DB.with(|d| *d.borrow_mut() = None);
     });
-    db.set_onversionchange(Some(on_change.as_ref().unchecked_ref()));
-    on_change.forget();
-    DB.with(|d| *d.borrow_mut() = Some(db.clone()));
-    Ok(db)
+    db.set_onversionchange(Some(on_change.unchecked_ref()));
 }
 
 fn store(db: &IdbDatabase, name: &str, mode: IdbTransactionMode) -> Result<(IdbTransaction, IdbObjectStore), String> {
