@@ -9,8 +9,8 @@
 // registered, active), for bug reports and tests.
 //
 // Cross-origin isolation, which the page's threads need, on hosts that cannot send its
-// headers: with `coi=1` in the page URL the service worker adds them (sw.js), so every such
-// visit it answers is isolated. On the first visit it takes over a page already open, and
+// headers: the service worker adds them (sw.js), so every visit it answers is isolated
+// (`coi=0` in the page URL turns that off: the host's headers are kept). On the first visit it takes over a page already open, and
 // isolation needs a new load of it: the page reloads once then if the app is idle (no model
 // loading or loaded; the conversation and the draft are kept in localStorage anyway), else the
 // next visit is isolated. Not in a frame (only the embedding page can isolate one). `data-coi` on the
@@ -21,9 +21,8 @@ const root = document.documentElement;
 /** True when the page URL says `sw=0`. */
 export const serviceWorkerOff = () => new URLSearchParams(location.search).get('sw') === '0';
 
-// Isolation by the service worker is asked for with `coi=1` (see the README, "Threads"): not
-// the default while Firefox now and then leaves a threaded worker on such a page stuck.
-const isolationOff = () => new URLSearchParams(location.search).get('coi') !== '1';
+// Isolation by the service worker is on unless the page URL says `coi=0` (README, "Threads").
+const isolationOff = () => new URLSearchParams(location.search).get('coi') === '0';
 const RELOADED_TO_ISOLATE = 'dialogpt-coi-reload';
 
 /**

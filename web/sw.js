@@ -14,8 +14,8 @@
 // - Threads on hosts that cannot send headers: the page computes on several threads only when
 //   it is cross-origin isolated, so the app's own responses get the two headers that isolate
 //   it (COOP same-origin on the page; COEP, with `credentialless` where the page found it
-//   supported — `?coep=` of this script's URL — else `require-corp`, on every file), for a page
-//   URL with `coi=1` (not with `sw=0`); other pages keep the host's headers. Model downloads
+//   supported — `?coep=` of this script's URL — else `require-corp`, on every file), unless the
+//   page URL says `coi=0` (or `sw=0`): those pages keep the host's headers. Model downloads
 //   keep working isolated: they are CORS requests.
 
 const PREFIX = 'dialogpt-app-';
@@ -45,9 +45,9 @@ self.addEventListener('fetch', (event) => {
   const key = request.mode === 'navigate' && (url.href === INDEX || url.href === INDEX + 'index.html') ? INDEX + 'index.html' : url.href;
   if (!FILES.has(key)) return;
   const page = request.mode === 'navigate';
-  // A page asked with `coi=1` is isolated (not with `sw=0`, which turns this worker off).
+  // Every page is isolated but one asked with `coi=0`, or with `sw=0` (which turns this worker off).
   const asked = new URL(request.url).searchParams;
-  const isolate = page && asked.get('coi') === '1' && asked.get('sw') !== '0';
+  const isolate = page && asked.get('coi') !== '0' && asked.get('sw') !== '0';
   event.respondWith(fromBuild(key, request).then((response) => isolating(response, isolate, page)));
 });
 

@@ -169,7 +169,7 @@ impl UrlParams {
                 },
                 // Read by web/offline.js before the app starts; checked here so a typo is told.
                 "coi" if !matches!(v.trim(), "0" | "1") => {
-                    w.push(format!("ignored coi={v}: use 1 (the service worker isolates the page, for threads) or 0"))
+                    w.push(format!("ignored coi={v}: use 0 (the service worker does not isolate the page) or 1"))
                 }
                 "sw" if !matches!(v.trim(), "0" | "1") => w.push(format!("ignored sw={v}: use 0 (no offline copy of the app) or 1")),
                 "greeting" if !v.trim().is_empty() => p.greeting = Some(v.trim().chars().take(500).collect()),

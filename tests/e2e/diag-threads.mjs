@@ -37,8 +37,7 @@ const site = await staticHost(diag, { headers });
 const tab = await openTab(engine);
 const app = new ChatPage(tab);
 const storage = process.env.STORAGE || 'none';
-const coi = process.env.HEADERS ? '' : '&coi=1';
-const q = `?model=${TEST_REPO}&hub=${encodeURIComponent(hub.url)}&quant=f32&max_new_tokens=12&storage=${storage}${coi}${process.env.EXTRA || ''}`;
+const q = `?model=${TEST_REPO}&hub=${encodeURIComponent(hub.url)}&quant=f32&max_new_tokens=12&storage=${storage}${process.env.EXTRA || ''}`;
 let bad = 0;
 try {
   for (let i = 0; i < runs; i++) {

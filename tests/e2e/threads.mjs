@@ -2,8 +2,8 @@
 // headers (COOP same-origin, COEP require-corp) as a host that can set headers does: the
 // threaded worker runs with its compute threads, the page says how many, and the replies are
 // transformers' exactly, as on one thread. `threads=1` keeps the one-thread worker there.
-// Then on a site that sends no such headers (as GitHub Pages): with `coi=1` the app's service
-// worker isolates it (the first, idle visit reloads once); without, the page stays unisolated.
+// Then on a site that sends no such headers (as GitHub Pages): the app's service worker isolates
+// it (the first, idle visit reloads once); with `coi=0` the page stays unisolated.
 // A threaded worker that never starts is replaced by a one-thread one.
 // Where an engine cannot run wasm threads in an isolated page, the page runs one thread with
 // the same replies, and the check says that threads were not run.
@@ -122,17 +122,17 @@ export async function threadsChecks({ suite, tab, app, hub, query, conversation,
       }
     });
 
-    await check("on a host without the headers, coi=1: the service worker isolates the app (one reload on the first visit); without coi=1 it does not; replies equal transformers'", async () => {
+    await check("on a host without the headers: the service worker isolates the app (one reload on the first visit); with coi=0 it does not; replies equal transformers'", async () => {
       const plain = await staticHost(dist);
       try {
-        await app.goto(plain.base + '?coi=1');
+        await app.goto(plain.base);
         const state = await app.isolationSettled();
         const isolated = await tab.evaluate(() => self.crossOriginIsolated);
         if (state === 'isolated' !== isolated) throw new Error(`data-coi says ${state}, crossOriginIsolated is ${isolated}`);
         if (!isolated) return { notRun: `isolation by the service worker in this engine (data-coi ${state}, data-sw ${await tab.attr('html', 'data-sw')})` };
         const reloads = plain.log.filter((r) => r.path === '/' || r.path === '/index.html').length;
         if (reloads < 2) throw new Error(`the first visit was isolated without a reload (${reloads} page requests)`);
-        await app.goto(plain.base + query + '&coi=1');
+        await app.goto(plain.base + query);
         await app.ready();
         assertEq(await tab.evaluate(() => self.crossOriginIsolated), true, 'crossOriginIsolated on the next visit');
         const missing = await threadsMissing(tab);
@@ -142,11 +142,11 @@ export async function threadsChecks({ suite, tab, app, hub, query, conversation,
         await app.send(conversation[0].user);
         assertEq((await app.waitReply(0)).text, conversation[0].reply.trim(), 'reply on the isolated page');
         console.log(`       ${await app.status()}`);
-        await app.goto(plain.base + query);
+        await app.goto(plain.base + query + '&coi=0');
         await app.ready();
-        assertEq(await tab.evaluate(() => self.crossOriginIsolated), false, 'crossOriginIsolated without coi=1');
-        assertEq(await tab.attr('html', 'data-threads'), '1', 'data-threads without coi=1');
-        assertEq(await tab.attr('html', 'data-coi'), 'off', 'data-coi without coi=1');
+        assertEq(await tab.evaluate(() => self.crossOriginIsolated), false, 'crossOriginIsolated with coi=0');
+        assertEq(await tab.attr('html', 'data-threads'), '1', 'data-threads with coi=0');
+        assertEq(await tab.attr('html', 'data-coi'), 'off', 'data-coi with coi=0');
       } finally {
         plain.server.close();
       }
