@@ -5,7 +5,8 @@
 //   (`/__e2e/error`) so a check fails on them even after the page has navigated away;
 // - the files the page offers for download (export), read from their blobs;
 // - what the page wrote to the clipboard;
-// - the workers the page started (the suites terminate one, or make it fail);
+// - the inference workers the page started, not their compute threads (the suites terminate
+//   one, or make it fail);
 // - long tasks, where the engine reports them (Chromium).
 (() => {
   const e2e = (window.__e2e = { errors: [], downloads: [], clipboard: [], workers: [], longTasks: null });
@@ -61,7 +62,7 @@
   if (NativeWorker) {
     window.Worker = function Worker(url, options) {
       const w = new NativeWorker(url, options);
-      e2e.workers.push(w);
+      if (!new URL(url, document.baseURI).searchParams.has('compute')) e2e.workers.push(w);
       return w;
     };
     window.Worker.prototype = NativeWorker.prototype;
