@@ -12,8 +12,8 @@
 const PageWorker = globalThis.Worker;
 let current = null;
 
-// Plain functions and own properties rather than methods: Firefox did not find the subclass's
-// methods on the workers the app's wasm constructs.
+// Own properties and plain functions rather than methods: a script that wrapped `Worker` before this
+// one (the e2e suites' hook does) may hand back a plain worker, without this class's prototype.
 class InferenceWorker extends PageWorker {
   constructor(url, options) {
     super(url, options);
