@@ -8,6 +8,11 @@
 //! [`TIMER_EVERY_MS`], which every engine interleaves with incoming messages, and a worker
 //! whose port messages arrive slower than [`SLOW_PORT_MS`] several times in a row uses timers
 //! only (one slow arrival can be a busy machine; WebKit's are all slow).
+//!
+//! Two timer ticks never follow each other (outside timers-only): a timer set from a timer's
+//! callback counts as nested, and from the fifth level on browsers hold it back at least 4 ms:
+//! 4 ms added to every token once tokens take longer than the timer interval. A timer set from
+//! a port message's task is not nested and runs at once.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -31,6 +36,8 @@ struct State {
     port_posted_ms: Cell<Option<f64>>,
     slow_in_a_row: Cell<u32>,
     timers_only: Cell<bool>,
+    /// The tick in flight is a timer's.
+    timer_in_flight: Cell<bool>,
 }
 
 pub struct Ticker {
@@ -45,7 +52,7 @@ impl Ticker {
     /// `on_tick` gets the number passed to [`Ticker::tick`].
     pub fn new(on_tick: impl FnMut(u64) + 'static) -> Self {
         let on_tick = Rc::new(RefCell::new(on_tick));
-        let state = Rc::new(State { last_timer_ms: Cell::new(now_ms()), port_posted_ms: Cell::new(None), slow_in_a_row: Cell::new(0), timers_only: Cell::new(false) });
+        let state = Rc::new(State { last_timer_ms: Cell::new(now_ms()), port_posted_ms: Cell::new(None), slow_in_a_row: Cell::new(0), timers_only: Cell::new(false), timer_in_flight: Cell::new(false) });
         let channel = MessageChannel::new().expect("MessageChannel is available in workers");
         let (by_port, seen) = (on_tick.clone(), state.clone());
         let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
@@ -67,11 +74,14 @@ impl Ticker {
     pub fn tick(&self, n: u64) {
         let now = now_ms();
         let s = &self.state;
-        if s.timers_only.get() || now - s.last_timer_ms.get() >= TIMER_EVERY_MS {
+        let timer_due = !s.timer_in_flight.get() && now - s.last_timer_ms.get() >= TIMER_EVERY_MS;
+        s.timer_in_flight.set(false);
+        if s.timers_only.get() || timer_due {
             s.last_timer_ms.set(now);
             let global: WorkerGlobalScope = js_sys::global().unchecked_into();
             let args = js_sys::Array::of1(&JsValue::from_f64(n as f64));
             if global.set_timeout_with_callback_and_timeout_and_arguments(self.on_timer.as_ref().unchecked_ref(), 0, &args).is_ok() {
+                s.timer_in_flight.set(true);
                 return;
             }
         }
