@@ -135,9 +135,12 @@ async function main() {
     });
 
     await check('export as JSON and Markdown, New chat, import the JSON: messages and history come back', async () => {
+      // One file after the other, as a user saves them; a failure then names the file that did not come.
+      const before = await tab.evaluate(() => window.__e2e.downloads.length);
       await tab.clickOn(button('Export JSON'));
+      const json = await tab.waitFor((n) => window.__e2e.downloads[n] || null, before, { what: 'the JSON download' });
       await tab.clickOn(button('Export Markdown'));
-      const [json, md] = await tab.waitFor(() => window.__e2e.downloads.length >= 2 && window.__e2e.downloads.slice(-2), null, { what: 'two downloads' });
+      const md = await tab.waitFor((n) => window.__e2e.downloads[n + 1] || null, before, { what: 'the Markdown download' });
       const saved = JSON.parse(json.text);
       const last = conversation[conversation.length - 1];
       assertEq(saved.history.join(','), [...last.input_ids, ...last.reply_ids].join(','), 'exported token history');
