@@ -65,12 +65,15 @@ export class Suite {
     const seen = new Map();
     for (const e of [...pageErrors.slice(errorsBefore), ...(await this.tab.pageErrors())]) seen.set(`${e.at} ${e.text}`, e);
     let unexpected = [...seen.values()].filter((e) => !(expectErrors && expectErrors.test(e.text)));
-    // WebKitGTK's JavaScriptCore now and then traps with "Out of bounds memory access" in a
-    // wasm callback (never in Chromium or Firefox on the same flows; the page's Rust has no
-    // `unsafe`): listed and counted rather than failed on its own. See README, "Known problems".
+    // WebKitGTK's JavaScriptCore now and then traps in a wasm callback ("Out of bounds memory
+    // access", "call_indirect to a null table entry") or leaves the allocator's heap corrupted
+    // (a dlmalloc assertion in the worker), never in Chromium or Firefox on the same flows:
+    // listed and counted rather than failed on its own. See README, "Known problems".
     let trapped = false;
     if (this.tab.engine === 'webkit') {
-      const trap = (e) => /^RuntimeError: Out of bounds memory access/.test(e.text);
+      const trap = (e) =>
+        /^RuntimeError: (Out of bounds memory access|call_indirect to a null table entry)/.test(e.text) ||
+        (e.kind === 'worker crash' && /^panicked at [^\n]*dlmalloc/.test(e.text));
       for (const e of unexpected.filter(trap)) {
         trapped = true;
         console.log(`       WebKit wasm trap: ${e.kind}: ${e.text.split('\n')[0]} (${e.url})`);

@@ -7,8 +7,12 @@
 // - what the page wrote to the clipboard;
 // - the inference workers the page started, not their compute threads (the suites terminate
 //   one, or make it fail);
-// - long tasks, where the engine reports them (Chromium).
+// - long tasks, where the engine reports them (Chromium);
+// - the page's console errors and warnings;
+// - `__e2e_no_wasm` in the URL takes WebAssembly away from the page.
 (() => {
+  // `__e2e_no_wasm` in the page URL: a browser with WebAssembly turned off (Lockdown Mode).
+  if (new URLSearchParams(location.search).has('__e2e_no_wasm')) delete window.WebAssembly;
   const e2e = (window.__e2e = { errors: [], downloads: [], clipboard: [], workers: [], longTasks: null });
 
   // A page being left aborts what it still loads; some engines (WebKit) report that as errors.
@@ -55,6 +59,23 @@
     navigator.clipboard.writeText = (text) => {
       e2e.clipboard.push(text);
       return writeText(text);
+    };
+  }
+
+  // What the page logged as errors and warnings, for a check's failure message. A worker that
+  // trapped is replaced by the page at once, before the worker hook's delayed report can go
+  // out: the page's log of it is reported instead, when it is a wasm trap or a corrupted
+  // allocator (the harness's "WebKit wasm trap"; a fault a check injects is neither).
+  e2e.console = [];
+  const CRASHED = 'inference worker crashed: ';
+  const TRAP = /^(RuntimeError: |panicked at [^\n]*dlmalloc)/;
+  for (const level of ['error', 'warn']) {
+    const log = console[level].bind(console);
+    console[level] = (...args) => {
+      const text = args.map(String).join(' ');
+      e2e.console.push(`${level}: ${text}`);
+      if (level === 'error' && text.startsWith(CRASHED) && TRAP.test(text.slice(CRASHED.length))) report('worker crash', text.slice(CRASHED.length));
+      return log(...args);
     };
   }
 
