@@ -8,7 +8,7 @@
 // WebKitGTK reads JavaScriptCore options from the environment (e.g. JSC_useOMGJIT=0).
 import { ChatPage } from './app.mjs';
 import { engineFromArgs, openTab } from './browsers/index.mjs';
-import { dist, hubLog, listen, serveHub, staticHost, TEST_REPO, pageErrors, weightGets } from './servers.mjs';
+import { dist, hubLog, hubRequestsSince, listen, serveHub, staticHost, TEST_REPO, pageErrors, weightGets } from './servers.mjs';
 
 const engine = engineFromArgs();
 const runs = Number(process.env.RUNS || 20);
@@ -41,7 +41,7 @@ try {
     console.log(`${i}: ${state} weight GETs ${gets}, ${page.navigation}, ${page.workers} worker(s), ${Date.now() - t0} ms`);
     if (wrong || process.env.VERBOSE) {
       for (const line of page.log) console.log(`   page ${line.slice(0, 300)}`);
-      console.log(`   hub: ${hubLog.slice(from).map((r) => `${r.method} ${r.path.split('/').pop()}${r.range ? ` ${r.range}` : ''}`).join(', ')}`);
+      console.log(`   hub: ${hubRequestsSince(from)}`);
       console.log(`   site: ${site.log.slice(siteFrom).map((r) => r.path).join(', ')}`);
       for (const e of pageErrors.slice(errorsFrom)) console.log(`   ${e.kind}: ${e.text.slice(0, 200)}`);
     }

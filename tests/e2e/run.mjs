@@ -15,7 +15,7 @@ import { button, ChatPage, field, MESSAGE } from './app.mjs';
 import { engineFromArgs, openTab } from './browsers/index.mjs';
 import { sleep } from './browsers/tab.mjs';
 import { artifacts, assertEq, reference, Suite } from './harness.mjs';
-import { dist, examples, root, hubFaults, hubLog, hubRequests, listen, serveHub, staticHost, SUB, subDist, TEST_REPO, weightGets } from './servers.mjs';
+import { dist, examples, root, hubFaults, hubLog, hubRequests, hubRequestsSince, listen, serveHub, staticHost, SUB, subDist, TEST_REPO, weightGets } from './servers.mjs';
 import { storageChecks } from './storage.mjs';
 import { accessibilityChecks } from './a11y.mjs';
 import { siteChecks } from './site.mjs';
@@ -353,7 +353,7 @@ async function main() {
       let status = await app.status();
       if (weightGets(from).length !== 1 || !/changed on the server/.test(status)) {
         // Two loads (a reload, a replaced worker) or one that resumed: the requests and the page tell which.
-        const requests = hubLog.slice(from).map((r) => `${r.method} ${r.path.split('/').pop()}${r.range ? ` ${r.range}` : ''}`).join(', ');
+        const requests = hubRequestsSince(from);
         const page = await tab.evaluate(() => `navigation ${performance.getEntriesByType('navigation')[0]?.type}, ${window.__e2e.workers.length} worker(s), coi ${document.documentElement.dataset.coi}`);
         throw new Error(`stale copy not replaced (${weightGets(from).length} GETs): ${status}\n       requests: ${requests}\n       page: ${page}`);
       }

@@ -193,6 +193,11 @@ function treeListing(dir) {
   return listings[dir];
 }
 
+/** The Hub mirror's requests since log position `from`, one line: `GET merges.txt, GET pytorch_model.bin bytes=…`. */
+export function hubRequestsSince(from) {
+  return hubLog.slice(from).map((r) => `${r.method} ${r.path.split('/').pop()}${r.range ? ` ${r.range}` : ''}`).join(', ');
+}
+
 /** GET requests of the weights since log position `from` (HEADs do not download). */
 export function weightGets(from) {
   return hubLog.slice(from).filter((r) => r.path.endsWith('/pytorch_model.bin') && r.method === 'GET');
