@@ -10,6 +10,7 @@ pub mod gguf_write;
 pub mod kernels;
 pub mod loader;
 pub mod model;
+pub mod model_file;
 pub mod q8_0_quantizer;
 pub mod quantize;
 pub mod sampling;

@@ -28,6 +28,11 @@ impl Block {
         Self { attn_norm, attn_qkv, attn_output, ffn_norm, ffn_up, ffn_down }
     }
 
+    /// The block's layers in GGUF's order: attn_norm, attn_qkv, attn_output, ffn_norm, ffn_up, ffn_down.
+    pub fn parts(&self) -> (&LayerNorm, &Linear, &Linear, &LayerNorm, &Linear, &Linear) {
+        (&self.attn_norm, &self.attn_qkv, &self.attn_output, &self.ffn_norm, &self.ffn_up, &self.ffn_down)
+    }
+
     /// Block types of the four weight matrices.
     pub fn block_types(&self) -> [BlockType; 4] {
         [&self.attn_qkv, &self.attn_output, &self.ffn_up, &self.ffn_down].map(Linear::block)

@@ -7,6 +7,7 @@ use crate::engine::config::Gpt2Config;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::kernels::attention::KvCache;
 use crate::engine::kernels::{BlockType, Matrix};
+use crate::engine::quantize::Quantization;
 
 /// Prompt tokens processed per forward pass; bounds the attention's work per call.
 const PREFILL_CHUNK: usize = 256;
@@ -48,6 +49,17 @@ impl Gpt2Model {
         let mut names: Vec<&str> = types.iter().map(|t| t.name()).collect();
         names.dedup();
         names.join("+")
+    }
+
+    /// What the weights were quantized to, as GGUF's `general.file_type` names it: from the
+    /// first block's matrices (a q4_k model keeps some in q6_k).
+    pub fn quantization(&self) -> Quantization {
+        match self.blocks.first().map(|b| b.block_types()[0]) {
+            Some(BlockType::Q8_0) => Quantization::Q8_0,
+            Some(BlockType::Q4K | BlockType::Q6K) => Quantization::Q4K,
+            Some(BlockType::F16) => Quantization::F16,
+            _ => Quantization::F32,
+        }
     }
 
     fn head(&self) -> &Matrix {

@@ -32,4 +32,12 @@ impl Linear {
     pub fn block(&self) -> BlockType {
         self.weight.block()
     }
+
+    pub fn weight(&self) -> &Matrix {
+        &self.weight
+    }
+
+    pub fn bias(&self) -> &[f32] {
+        &self.bias
+    }
 }

@@ -7,5 +7,7 @@ mod gpt2;
 mod linear;
 mod load;
 mod norm;
+mod save;
 
 pub use gpt2::Gpt2Model;
+pub use save::SavedTensor;

@@ -13,6 +13,14 @@ impl LayerNorm {
         Self { weight, bias, eps: eps as f32 }
     }
 
+    pub fn weight(&self) -> &[f32] {
+        &self.weight
+    }
+
+    pub fn bias(&self) -> &[f32] {
+        &self.bias
+    }
+
     /// `x`: rows of `weight.len()` → the normalized rows.
     pub fn forward(&self, x: &[f32]) -> Vec<f32> {
         let mut out = vec![0f32; x.len()];
