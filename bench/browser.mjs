@@ -317,17 +317,24 @@ async function launch() {
   });
   // Records when the app's status changes (performance.now(), i.e. ms since navigation start).
   await context.addInitScript(() => {
-    window.__bench = { status: [], readyAt: null };
+    // keptAt: when a downloaded model is stored whole (ours writes it after Ready: data-keep).
+    window.__bench = { status: [], readyAt: null, keptAt: null, keep: null };
     let last = null;
     const mo = new MutationObserver(() => {
       const s = document.querySelector('.app')?.dataset.status;
       if (s && s !== last) {
         last = s;
         window.__bench.status.push([s, performance.now()]);
-        if (s === 'ready' || s === 'error') { window.__bench.readyAt = performance.now(); mo.disconnect(); }
+        if (s === 'ready' || s === 'error') window.__bench.readyAt ??= performance.now();
+      }
+      const keep = document.documentElement.dataset.keep;
+      if (window.__bench.readyAt != null && keep !== 'writing') {
+        window.__bench.keep = keep ?? '';
+        window.__bench.keptAt = performance.now();
+        mo.disconnect();
       }
     });
-    const go = () => mo.observe(document.documentElement, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
+    const go = () => mo.observe(document.documentElement, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status', 'data-keep'] });
     if (document.documentElement) go(); else document.addEventListener('readystatechange', go, { once: true });
   });
   sampler = new MemSampler(userDataDir);
@@ -366,8 +373,12 @@ async function oursWorkerMemory(page) {
   return w.evaluate(async () => (await wasm_bindgen()).memory.buffer.byteLength).catch(() => null);
 }
 // Waits for Ready on a page that is navigating; returns the page-side time and the worker's.
+// A downloaded model is then waited for until it is stored (written after Ready, while the
+// chat already works): `page_to_kept_ms`.
 async function oursWaitReady(page) {
   await page.waitForFunction(() => window.__bench?.readyAt != null, null, { timeout: TIMEOUT, polling: 50 });
+  const memory = await oursWorkerMemory(page); // = ModelInfo.memory_bytes (nothing runs in between)
+  await page.waitForFunction(() => window.__bench?.keptAt != null, null, { timeout: TIMEOUT, polling: 50 });
   const b = await page.evaluate(() => window.__bench);
   const status = await page.getAttribute('.app', 'data-status');
   const summary = (await page.locator('.status').innerText()).trim();
@@ -379,11 +390,12 @@ async function oursWaitReady(page) {
   if (!stages && !m) throw new Error(`ours: the page gave no load timings (${summary})`);
   return {
     page_to_ready_ms: b.readyAt, // navigation start → Ready
+    page_to_kept_ms: b.keep === 'kept' ? b.keptAt : null, // → stored (downloads only)
     worker_load_ms: stages ? stages.ms : Number(m[2]) * 1000, // Load message → Ready
     from_cache: stages ? stages.from !== 'network' : m[1] !== 'loaded',
     stages,
     summary,
-    model_memory_bytes: await oursWorkerMemory(page), // = ModelInfo.memory_bytes (nothing runs in between)
+    model_memory_bytes: memory,
   };
 }
 async function oursNewChat(page) {
@@ -802,7 +814,7 @@ async function benchLoads(label, source) {
     if (e === 'ours') {
       const r = await oursWaitReady(page);
       if (r.from_cache !== cached) throw new Error(`ours: expected a ${cached ? 'stored' : 'downloaded'} model`);
-      return { page_ms: r.page_to_ready_ms, engine_ms: r.worker_load_ms, stages: r.stages };
+      return { page_ms: r.page_to_ready_ms, engine_ms: r.worker_load_ms, stages: r.stages, kept_ms: r.page_to_kept_ms };
     }
     await page.waitForFunction(() => window.bench, null, { timeout: TIMEOUT });
     const r = await page.evaluate(([url]) => window.bench.load(url, { threads: 1 }), [ggufUrl]);
@@ -858,10 +870,12 @@ async function benchLoads(label, source) {
       for (const other of live.filter((e) => e !== 'ours')) {
         pair[`warm_ratio_${other}`] = pair.warm.ours.page_ms / pair.warm[other].page_ms;
         pair[`cold_ratio_${other}`] = pair.cold.ours.page_ms / pair.cold[other].page_ms;
+        // Theirs are ready once stored; ours answers first and stores after: both are reported.
+        pair[`cold_kept_ratio_${other}`] = pair.cold.ours.kept_ms / pair.cold[other].page_ms;
       }
       res.pairs.push(pair);
       const show = (k) => live.map((e) => `${e} ${pair[k][e].page_ms.toFixed(0)}`).join(', ');
-      log(`   pair ${i + 1}: warm ${show('warm')} ms; cold ${show('cold')} ms; ours' steps warm ${JSON.stringify(pair.warm.ours.stages)} cold ${JSON.stringify(pair.cold.ours.stages)}`);
+      log(`   pair ${i + 1}: warm ${show('warm')} ms; cold ${show('cold')} ms (ours kept at ${pair.cold.ours.kept_ms?.toFixed(0)} ms); ours' steps warm ${JSON.stringify(pair.warm.ours.stages)} cold ${JSON.stringify(pair.cold.ours.stages)}`);
     }
   } finally {
     for (const e of Object.keys(warm)) {
@@ -887,7 +901,13 @@ function loadsTable(loads) {
       };
       const steps = {};
       for (const p of d.pairs) for (const [k, val] of Object.entries(p[kind].ours?.stages || {})) if (typeof val === 'number') (steps[k] ??= []).push(val);
-      const stepText = Object.entries(steps).map(([k, a]) => `${k} ${Math.round(median(a))}`).join(', ');
+      let stepText = Object.entries(steps).map(([k, a]) => `${k} ${Math.round(median(a))}`).join(', ');
+      const kept = d.pairs.map((p) => p[kind].ours?.kept_ms).filter((x) => x != null);
+      if (kept.length) {
+        const vs = (e) => d.pairs.map((p) => p[`cold_kept_ratio_${e}`]).filter((x) => x != null);
+        const r = (e) => (vs(e).length ? ` (${median(vs(e)).toFixed(2)}× ${name(e)}'s ready)` : '');
+        stepText += `; stored whole at ${Math.round(median(kept))} ms${r('wllama2')}`;
+      }
       lines.push(`| ${d.label} | ${kind} | ${ms('ours')} | ${ms('wllama')} | ${ms('wllama2')} | ${ratio('wllama2')} | ${ratio('wllama')} | ${stepText} |`);
     }
   }

@@ -137,6 +137,11 @@ pub fn load_steps_text(info: &ModelInfo) -> Option<String> {
     (!shown.is_empty()).then(|| format!("{} s", shown.join(" · ")))
 }
 
+/// The ready line's note while a downloaded model is written to storage.
+pub fn keeping_text(done: u64, total: u64) -> String {
+    format!("keeping it on this device for the next visit: {}%", done * 100 / total.max(1))
+}
+
 /// How many threads compute, for the ready line: "1 thread", "4 threads".
 pub fn threads_text(threads: usize) -> String {
     format!("{threads} thread{}", if threads == 1 { "" } else { "s" })
@@ -236,6 +241,7 @@ mod tests {
             read_from: Some(Store::Opfs),
             memory_bytes: None,
             threads: 1,
+            keeping: false,
         }
     }
 

@@ -7,7 +7,8 @@ use yew::prelude::*;
 pub enum LoadStatus {
     Idle,
     Loading { text: String, fraction: Option<f64> },
-    Ready { summary: String },
+    /// `keeping`: how far writing the model to storage has got, while it does.
+    Ready { summary: String, keeping: Option<String> },
     Failed(String),
     /// The user cancelled the download.
     Cancelled,
@@ -59,8 +60,15 @@ pub fn StatusPanel(props: &StatusProps) -> Html {
                 }
             </div>
         },
-        LoadStatus::Ready { summary } => html! {
-            <div class="status ready"><p><strong>{ "Ready" }</strong>{ " · " }{ summary.clone() }</p></div>
+        LoadStatus::Ready { summary, keeping } => html! {
+            <div class="status ready">
+                <p>
+                    <strong>{ "Ready" }</strong>{ " · " }{ summary.clone() }
+                    if let Some(k) = keeping {
+                        <span class="keeping">{ " · " }{ k.clone() }</span>
+                    }
+                </p>
+            </div>
         },
         LoadStatus::Failed(message) => {
             let retry = props.on_retry.reform(|_: MouseEvent| ());

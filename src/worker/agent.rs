@@ -2,9 +2,10 @@
 //! event-loop turn (so replies stream and a Cancel gets in between two tokens).
 
 use super::crash_report::{self, memory_bytes};
+use super::keep::Keeping;
 use super::load::{load_model, Loaded};
 use super::load_clock::{now_ms, LoadClock};
-use super::protocol::{FromWorker, LoadRequest, ModelInfo, ModelSource, StepTime, ToWorker, TurnDone};
+use super::protocol::{FromWorker, LoadRequest, ModelInfo, ModelSource, StepTime, Store, ToWorker, TurnDone};
 use super::{sizes, storage};
 use super::tick::Ticker;
 use crate::engine::{ChatSession, Step, Turn};
@@ -12,12 +13,20 @@ use gloo_worker::{HandlerId, Worker, WorkerScope};
 use std::cell::Cell;
 use std::rc::Rc;
 
+mod keeping;
+
 pub enum Msg {
     Loaded { generation: u64, name: String, result: Result<Loaded, String>, load_ms: f64, steps: Vec<StepTime> },
     /// Advance the turn with this id by one token.
     Step(u64),
     /// A reply is done: put its last token into the KV cache before the next message.
     Settle,
+    /// The entry for the model of load `generation` is open (or could not be).
+    KeepBegun { generation: u64, result: Result<Keeping, String> },
+    /// Write the next slice of the model being kept.
+    KeepSlice,
+    /// The model of load `generation` is stored, or why not.
+    Kept { generation: u64, result: Result<Store, String> },
 }
 
 /// When a turn started and when its first token came (for TTFT).
@@ -43,6 +52,12 @@ pub struct ChatWorker {
     /// The history of the reply just finished, for [`Msg::Settle`].
     unsettled: Option<Vec<u32>>,
     settle_ticker: Ticker,
+    /// The downloaded model being written to storage, between replies.
+    keeping: Option<Keeping>,
+    keep_ticker: Ticker,
+    /// When the model being kept was ready, and when the page last heard of its progress.
+    keep_ready_ms: f64,
+    keep_reported_ms: f64,
 }
 
 impl ChatWorker {
@@ -54,6 +69,9 @@ impl ChatWorker {
 
     fn load(&mut self, scope: &WorkerScope<Self>, req: LoadRequest) {
         // Free the old model first: two big models may not fit in wasm memory.
+        if let Some(k) = self.keeping.take() {
+            wasm_bindgen_futures::spawn_local(k.abort());
+        }
         self.session = None;
         self.active = None;
         self.unsettled = None;
@@ -102,6 +120,7 @@ impl ChatWorker {
         // After the reply is out (a task of its own, so Done is not held back by it).
         self.unsettled = Some(r.history.clone());
         self.settle_ticker.tick(0);
+        self.resume_keeping();
         let elapsed_ms = js_sys::Date::now() - clock.started_ms;
         let d = TurnDone {
             turn: clock.id,
@@ -180,6 +199,7 @@ impl ChatWorker {
             Err(e) => {
                 self.active = None;
                 self.send(scope, FromWorker::TurnError { turn: id, message: e.to_string() });
+                self.resume_keeping();
             }
         }
     }
@@ -196,7 +216,11 @@ impl Worker for ChatWorker {
         let ticker = Ticker::new(move |id| s.send_message(Msg::Step(id)));
         let s = scope.clone();
         let settle_ticker = Ticker::new(move |_| s.send_message(Msg::Settle));
-        Self { client: None, session: None, active: None, load_generation: Rc::new(Cell::new(0)), ticker, unsettled: None, settle_ticker }
+        let s = scope.clone();
+        let keep_ticker = Ticker::new(move |_| s.send_message(Msg::KeepSlice));
+        let load_generation = Rc::new(Cell::new(0));
+        let (keeping, keep_ready_ms, keep_reported_ms) = (None, 0.0, 0.0);
+        Self { client: None, session: None, active: None, load_generation, ticker, unsettled: None, settle_ticker, keeping, keep_ticker, keep_ready_ms, keep_reported_ms }
     }
 
     fn update(&mut self, scope: &WorkerScope<Self>, msg: Msg) {
@@ -206,7 +230,7 @@ impl Worker for ChatWorker {
                     return; // replaced by a newer Load
                 }
                 match result {
-                    Ok(Loaded { session, read_from, storage_changed }) => {
+                    Ok(Loaded { session, read_from, storage_changed, keep }) => {
                         let cfg = session.model().config();
                         let info = ModelInfo {
                             name,
@@ -219,11 +243,15 @@ impl Worker for ChatWorker {
                             read_from,
                             memory_bytes: memory_bytes(),
                             threads: crate::engine::kernels::parallel::threads(),
+                            keeping: keep.is_some(),
                         };
                         self.session = Some(session);
                         self.send(scope, FromWorker::Ready(info));
                         if storage_changed {
                             self.send_stored_list(scope, None);
+                        }
+                        if let Some(plan) = keep {
+                            self.begin_keeping(scope, generation, plan);
                         }
                     }
                     Err(e) => self.send(scope, FromWorker::LoadError(e)),
@@ -231,6 +259,9 @@ impl Worker for ChatWorker {
             }
             Msg::Step(id) => self.step(scope, id),
             Msg::Settle => self.settle(),
+            Msg::KeepBegun { generation, result } => self.on_keep_begun(scope, generation, result),
+            Msg::KeepSlice => self.keep_slice(scope),
+            Msg::Kept { generation, result } => self.on_kept(scope, generation, result),
         }
     }
 

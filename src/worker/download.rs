@@ -8,9 +8,9 @@ use super::load_clock::LoadClock;
 use super::protocol::{LoadRequest, LoadStep, ModelSource, Progress, Stage};
 use super::resume::{http_error, receive, ChunkSink};
 use super::source::{FileRole, FileSpec};
-use super::storage::WriteSeek;
 use crate::engine::{HubFiles, HubParts, LoadedModel, ModelLoader};
 use sha2::{Digest as _, Sha256};
+use js_sys::Uint8Array;
 use web_sys::Response;
 
 /// How often progress is posted to the page while bytes flow.
@@ -18,8 +18,6 @@ const PROGRESS_EVERY_MS: f64 = 100.0;
 
 pub struct Fetched {
     pub model: LoadedModel,
-    /// For a `.gguf` source: whether its bytes all reached the store's writer.
-    pub raw_written: Option<Result<(), String>>,
     pub source_id: Option<String>,
     pub source_url: String,
 }
@@ -42,36 +40,51 @@ impl Meter<'_> {
     }
 }
 
-/// Where the bytes of one file go: kept whole (small files) or into the weight loader; copied
-/// to the store's writer (a `.gguf` kept as downloaded); hashed when the Hub gave a checksum.
-struct FileSink<'a, 'm, 'w> {
+/// Where the bytes of one file go: kept whole (small files) or into the weight loader; hashed
+/// when the Hub gave a checksum.
+struct FileSink<'a, 'm> {
     loader: Option<&'a mut ModelLoader>,
     buf: Vec<u8>,
-    raw: Option<&'a mut (dyn WriteSeek + 'w)>,
-    /// The first write error of `raw`: storing stops, the download goes on.
-    raw_error: &'a mut Option<String>,
     sha: Option<Sha256>,
     meter: &'a mut Meter<'m>,
     name: &'a str,
     clock: &'a LoadClock,
 }
 
-impl ChunkSink for FileSink<'_, '_, '_> {
-    fn take(&mut self, chunk: &[u8]) -> Result<(), String> {
-        let clock = self.clock;
-        match self.loader.as_mut() {
-            Some(l) => clock.time(LoadStep::Convert, || l.push(chunk)).map_err(|e| format!("{}: {e}", self.name))?,
-            None => self.buf.extend_from_slice(chunk),
+impl FileSink<'_, '_> {
+    /// Copies `bytes` (a JS array) into the loader's next space, a tensor's own buffer where the
+    /// bytes are its data; checksummed there.
+    fn fill_loader(&mut self, bytes: &Uint8Array) -> Result<(), String> {
+        let (clock, len) = (self.clock, bytes.length());
+        let loader = self.loader.as_mut().expect("called with a loader");
+        let mut at = 0;
+        while at < len {
+            let room = clock.time(LoadStep::Convert, || loader.space((len - at) as usize)).map_err(|e| format!("{}: {e}", self.name))?;
+            let n = room.len() as u32;
+            clock.time(LoadStep::Convert, || bytes.subarray(at, at + n).copy_to(room));
+            if let Some(sha) = self.sha.as_mut() {
+                clock.time(LoadStep::Verify, || sha.update(&room[..]));
+            }
+            clock.time(LoadStep::Convert, || loader.filled(n as usize)).map_err(|e| format!("{}: {e}", self.name))?;
+            at += n;
         }
-        if let (Some(raw), None) = (self.raw.as_mut(), self.raw_error.as_ref()) {
-            if let Err(e) = clock.time(LoadStep::Store, || raw.write_all(chunk)) {
-                *self.raw_error = Some(e.to_string());
+        Ok(())
+    }
+}
+
+impl ChunkSink for FileSink<'_, '_> {
+    fn take(&mut self, chunk: &Uint8Array) -> Result<(), String> {
+        if self.loader.is_some() {
+            self.fill_loader(chunk)?;
+        } else {
+            let start = self.buf.len();
+            self.buf.resize(start + chunk.length() as usize, 0);
+            chunk.copy_to(&mut self.buf[start..]);
+            if let Some(sha) = self.sha.as_mut() {
+                sha.update(&self.buf[start..]);
             }
         }
-        if let Some(sha) = self.sha.as_mut() {
-            clock.time(LoadStep::Verify, || sha.update(chunk));
-        }
-        self.meter.add(chunk.len(), false);
+        self.meter.add(chunk.length() as usize, false);
         Ok(())
     }
 
@@ -164,16 +177,8 @@ fn small<'a>(files: &[FileSpec], bodies: &'a [Option<Vec<u8>>], role: FileRole) 
     files.iter().zip(bodies).find(|(f, _)| f.role == role).and_then(|(_, b)| b.as_deref()).unwrap_or_default()
 }
 
-/// Downloads and converts; a `.gguf` file's bytes are also written to `raw` as they arrive.
-pub async fn download(
-    req: &LoadRequest,
-    report: &dyn Fn(Progress),
-    alive: &dyn Fn() -> bool,
-    mut raw: Option<&mut dyn WriteSeek>,
-    clock: &LoadClock,
-) -> Result<Fetched, String> {
-    let keep_raw = raw.is_some();
-    let mut raw_error = None;
+/// Downloads and converts.
+pub async fn download(req: &LoadRequest, report: &dyn Fn(Progress), alive: &dyn Fn() -> bool, clock: &LoadClock) -> Result<Fetched, String> {
     let files = req.source.files();
     // The Hub lists the SHA-256 of each weight file; asked alongside (a mirror may not have it).
     let mut listing = match &req.source {
@@ -233,8 +238,6 @@ pub async fn download(
         let mut sink = FileSink {
             loader: loader.as_mut().filter(|_| weights),
             buf: Vec::new(),
-            raw: raw.as_deref_mut().filter(|_| weights),
-            raw_error: &mut raw_error,
             sha: expected.as_ref().map(|_| Sha256::new()),
             meter: &mut meter,
             name: &f.name,
@@ -255,6 +258,5 @@ pub async fn download(
     let loader = loader.ok_or("no weight file in the model")?;
     let model = clock.time(LoadStep::Convert, || loader.finish()).map_err(|e| if req.source.is_split() { format!("{last}: {e}") } else { e.to_string() })?;
     let (source_id, source_url) = source.expect("set with the loader");
-    let raw_written = keep_raw.then(|| raw_error.map_or(Ok(()), Err));
-    Ok(Fetched { model, raw_written, source_id, source_url })
+    Ok(Fetched { model, source_id, source_url })
 }

@@ -110,8 +110,9 @@ impl BodyReader {
         Self { reader: stream.get_reader().unchecked_into() }
     }
 
-    /// The next chunk, or `None` at the end of the body.
-    pub async fn next(&mut self) -> Result<Option<Vec<u8>>, String> {
+    /// The next chunk as the browser hands it over (still outside wasm memory), or `None` at
+    /// the end of the body: the caller copies it once, to where it belongs.
+    pub async fn next_array(&mut self) -> Result<Option<Uint8Array>, String> {
         let result = JsFuture::from(self.reader.read())
             .await
             .map_err(|e| format!("the download was interrupted: {}", js_message(&e)))?;
@@ -120,7 +121,12 @@ impl BodyReader {
             return Ok(None);
         }
         let value = Reflect::get(&result, &"value".into()).map_err(|e| js_message(&e))?;
-        Ok(Some(Uint8Array::new(&value).to_vec()))
+        Ok(Some(Uint8Array::new(&value)))
+    }
+
+    /// The next chunk, copied into wasm memory, or `None` at the end of the body.
+    pub async fn next(&mut self) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.next_array().await?.map(|a| a.to_vec()))
     }
 
     pub fn cancel(&self) {

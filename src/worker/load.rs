@@ -1,36 +1,26 @@
 //! Loading a model, start to finish: the stored copy when there is a current one, else a
-//! download (converted while it arrives) that is then stored for the next visit.
+//! download (converted while it arrives), which the worker keeps for the next visit once the
+//! model answers (`keep.rs`).
 
 use super::download::{download, Fetched};
 use super::fetch;
 use super::integrity;
+use super::keep::{not_kept, KeepPlan};
 use super::load_clock::{now_ms, LoadClock};
 use super::protocol::{LoadRequest, LoadStep, ModelSource, Progress, Quantization, Stage, StoragePolicy, Store};
 use super::resume::{is_not_found, SUPERSEDED};
 use super::storage::{self, digest::Digest, EntryMeta, StoredBody, READ_BYTES};
 use crate::engine::weights::gguf_split::pick_gguf;
 use crate::engine::{ChatSession, LoadedModel, ModelLoader};
-use std::io::Write;
 
 pub struct Loaded {
     pub session: ChatSession,
     /// Where the model was read from, when it came from browser storage.
     pub read_from: Option<Store>,
-    /// A model was written to (or dropped from) storage: the page's list is out of date.
+    /// A model was dropped from storage: the page's list is out of date.
     pub storage_changed: bool,
-}
-
-/// How long storing a model may take before it is used without being kept. A store that never
-/// answers (an IndexedDB transaction held by a frozen page of this site) must not keep a model
-/// that is ready in memory from the chat.
-const STORE_TIMEOUT_MS: i32 = 20_000;
-
-async fn within<T>(ms: i32, work: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
-    use futures::future::{select, Either};
-    match select(std::pin::pin!(work), std::pin::pin!(fetch::sleep(ms))).await {
-        Either::Left((result, _)) => result,
-        Either::Right(_) => Err(format!("the browser did not finish storing it within {} s", ms / 1000)),
-    }
+    /// A downloaded model to keep on this device, once it is in use.
+    pub keep: Option<KeepPlan>,
 }
 
 /// How long the question "is the stored model still current?" may take. Past that (a network
@@ -53,41 +43,6 @@ async fn still_current(meta: &EntryMeta) -> bool {
         Either::Right(_) => true,
     };
     answer
-}
-
-/// Remembers the first failure of the store's writer, so a full disk reads as a storage
-/// problem rather than as whatever the GGUF writer makes of an i/o error.
-struct Recorded<'a> {
-    inner: &'a mut dyn storage::WriteSeek,
-    error: Option<String>,
-}
-
-impl Recorded<'_> {
-    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
-        result.inspect_err(|e| {
-            self.error.get_or_insert_with(|| e.to_string());
-        })
-    }
-}
-
-impl Write for Recorded<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let r = self.inner.write(buf);
-        self.note(r)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        let r = self.inner.flush();
-        self.note(r)
-    }
-}
-
-// A buffered writer writes out what it holds before it seeks: that can fail too.
-impl std::io::Seek for Recorded<'_> {
-    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
-        let r = self.inner.seek(to);
-        self.note(r)
-    }
 }
 
 /// A Hub repo without `config.json` may hold GGUF files instead (one model, or one per
@@ -151,7 +106,7 @@ async fn load_source(
         clock.add(LoadStep::Check, (now_ms() - read_done.get()).max(0.0));
         match (read, current) {
             (Err(e), _) if !alive() => return Err(e),
-            (Ok(session), true) => return Ok(Loaded { session, read_from: Some(store), storage_changed }),
+            (Ok(session), true) => return Ok(Loaded { session, read_from: Some(store), storage_changed, keep: None }),
             (_, false) => {
                 storage::remove(&key).await;
                 storage_changed = true;
@@ -165,66 +120,30 @@ async fn load_source(
             }
         }
     }
-    // What is stored goes to storage as it is produced (OPFS: straight to disk, never a second
-    // copy in memory): a .gguf file while it downloads, a converted model as it is serialized.
-    // The entry becomes visible only once the model has built.
-    let mut pending = match storage::begin(&key, req.storage).await {
-        Ok(p) => Some(p),
-        Err(why) => {
-            notice(format!("not kept on this device ({why}): it will download again next visit"));
+    let fetched = clock.remainder(LoadStep::Download, download(req, report, alive, clock)).await;
+    let Fetched { model, source_id, source_url } = match fetched {
+        Ok(f) => f,
+        // Offline, the one thing worth knowing is that this model was never kept here.
+        Err(e) if e.ends_with(fetch::UNREACHABLE) && req.storage != StoragePolicy::None => {
+            return Err(format!("{label} ({quant}) is not stored on this device, so it needs the network: {e}"));
+        }
+        Err(e) => return Err(e),
+    };
+    // A Hub model's file says the quantization it was converted to; a .gguf's, what its weights are.
+    let file_quant = if gguf { None } else { Some(req.quant) };
+    let session = clock.time(LoadStep::Build, || model.into_session()).map_err(|e| e.to_string())?;
+    // Kept once the model answers (see keep.rs): a .gguf as one file (a split one merged), a Hub
+    // model as the converted GGUF at this quant.
+    let meta = EntryMeta { label, quant, source_id, source_url: Some(source_url), digest: String::new(), bytes: 0, stored_ms: 0.0 };
+    let quant = file_quant.unwrap_or_else(|| session.model().quantization());
+    let keep = match KeepPlan::new(key, meta, req.storage, &session, quant) {
+        Ok(plan) => Some(plan),
+        Err(e) => {
+            notice(not_kept(&e));
             None
         }
     };
-    // A split GGUF is stored as one file, written from the model like a converted one.
-    let keep_raw = gguf && !req.source.is_split();
-    let raw = pending.as_mut().filter(|_| keep_raw).map(|p| p.writer());
-    let fetched = clock.remainder(LoadStep::Download, download(req, report, alive, raw, clock)).await;
-    let Fetched { model, raw_written, source_id, source_url } = match fetched {
-        Ok(f) => f,
-        Err(e) => {
-            if let Some(p) = pending {
-                storage::abort(p).await;
-            }
-            // Offline, the one thing worth knowing is that this model was never kept here.
-            if e.ends_with(fetch::UNREACHABLE) && req.storage != StoragePolicy::None {
-                return Err(format!("{label} ({quant}) is not stored on this device, so it needs the network: {e}"));
-            }
-            return Err(e);
-        }
-    };
-    let written = match (&mut pending, raw_written) {
-        (None, _) => None,
-        (Some(_), Some(result)) => Some(result),
-        (Some(p), None) => {
-            let mut out = Recorded { inner: p.writer(), error: None };
-            let result = clock.time(LoadStep::Store, || model.write_gguf(&label, &mut out));
-            Some(result.map_err(|e| out.error.take().unwrap_or_else(|| e.to_string())))
-        }
-    };
-    let session = match clock.time(LoadStep::Build, || model.into_session()) {
-        Ok(s) => s,
-        Err(e) => {
-            if let Some(p) = pending {
-                storage::abort(p).await;
-            }
-            return Err(e.to_string());
-        }
-    };
-    if let (Some(p), Some(written)) = (pending, written) {
-        let meta = EntryMeta { label, quant, source_id, source_url: Some(source_url), digest: String::new(), bytes: 0, stored_ms: 0.0 };
-        let stored = match written {
-            Ok(()) => clock.time_async(LoadStep::Store, within(STORE_TIMEOUT_MS, storage::commit(&key, p, meta))).await,
-            Err(e) => {
-                storage::abort(p).await;
-                Err(e)
-            }
-        };
-        match stored {
-            Ok(_) => storage_changed = true,
-            Err(e) => notice(format!("not kept on this device ({e}): it will download again next visit")),
-        }
-    }
-    Ok(Loaded { session, read_from: None, storage_changed })
+    Ok(Loaded { session, read_from: None, storage_changed, keep })
 }
 
 /// How long reading a stored model runs before it lets other work of the worker in.

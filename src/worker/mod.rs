@@ -5,6 +5,7 @@
 //! - [`integrity`]: the Hub's SHA-256 of a download; [`storage`]: models kept in the browser;
 //! - `load` → `download` → `resume` → `fetch`: a model from storage, or streamed from the
 //!   network into `engine::ModelLoader` (wasm only); `load_clock`: where a load's time went;
+//! - `keep`: a downloaded model written to storage while it already answers;
 //! - `agent`: the gloo-worker `Worker` that drives `ChatSession` one token per event-loop turn;
 //! - `compute_threads` (the threaded build): the web workers that share the kernels' work.
 
@@ -24,6 +25,8 @@ mod crash_report;
 mod download;
 #[cfg(target_arch = "wasm32")]
 mod fetch;
+#[cfg(target_arch = "wasm32")]
+mod keep;
 #[cfg(target_arch = "wasm32")]
 mod load;
 #[cfg(target_arch = "wasm32")]

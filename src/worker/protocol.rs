@@ -155,8 +155,6 @@ pub enum LoadStep {
     Convert,
     /// The model and its session from the tensors.
     Build,
-    /// Writing the model to browser storage and making the entry visible.
-    Store,
 }
 
 impl LoadStep {
@@ -169,7 +167,28 @@ impl LoadStep {
             LoadStep::Download => "download",
             LoadStep::Convert => "convert",
             LoadStep::Build => "build",
-            LoadStep::Store => "store",
+        }
+    }
+}
+
+/// A downloaded model on its way to browser storage, written while it already answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum KeepState {
+    /// `done` of `total` bytes of its file written.
+    Writing { done: u64, total: u64 },
+    /// Stored whole: the next visit reads it from here; `ms` from Ready to stored.
+    Kept { store: Store, ms: f64 },
+    /// Not stored (a notice says why).
+    NotKept,
+}
+
+impl KeepState {
+    /// The page root's `data-keep` hook.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            KeepState::Writing { .. } => "writing",
+            KeepState::Kept { .. } => "kept",
+            KeepState::NotKept => "not-kept",
         }
     }
 }
@@ -204,6 +223,9 @@ pub struct ModelInfo {
     /// Threads that compute the model's steps (the worker and its compute threads).
     #[serde(default = "one_thread")]
     pub threads: usize,
+    /// The model was downloaded and is now written to storage ([`FromWorker::Keeping`] follows).
+    #[serde(default)]
+    pub keeping: bool,
 }
 
 fn one_thread() -> usize {
@@ -283,5 +305,7 @@ pub enum FromWorker {
     Crashed(String),
     /// The stored models (after ListStored, DeleteStored, or a load that stored one).
     Stored(StoredListing),
+    /// How keeping the model just downloaded on this device goes (it is written after Ready).
+    Keeping(KeepState),
     Sizes(ModelSizes),
 }

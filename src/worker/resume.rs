@@ -6,6 +6,7 @@ use super::fetch::{self, BodyReader};
 /// A load replaced by a newer one (or cancelled) stops with this.
 pub const SUPERSEDED: &str = "superseded by another model";
 use super::source::FileSpec;
+use js_sys::Uint8Array;
 use web_sys::Response;
 
 /// Reconnections per file before the download is given up.
@@ -13,8 +14,9 @@ const MAX_RESUMES: u32 = 5;
 
 /// Where a file's bytes go, in order.
 pub trait ChunkSink {
-    /// The next new bytes; an error ends the download.
-    fn take(&mut self, chunk: &[u8]) -> Result<(), String>;
+    /// The next new bytes, as the browser handed them over (the sink copies them where they
+    /// belong: no copy on the way); an error ends the download.
+    fn take(&mut self, chunk: &Uint8Array) -> Result<(), String>;
     /// Bytes of this file taken so far: where a resumed request starts.
     fn received(&self) -> u64;
 }
@@ -42,17 +44,19 @@ pub async fn receive(f: &FileSpec, url: &str, response: &Response, sink: &mut dy
     // Bytes to drop from the front of a response that restarted from zero.
     let mut skip = 0u64;
     loop {
-        match body.next().await {
+        match body.next_array().await {
             Ok(None) => return Ok(()),
             Ok(Some(chunk)) => {
                 if !alive() {
                     body.cancel();
                     return Err(SUPERSEDED.into());
                 }
-                let drop = skip.min(chunk.len() as u64) as usize;
+                let len = chunk.length();
+                let drop = skip.min(len as u64) as u32;
                 skip -= drop as u64;
-                if drop < chunk.len() {
-                    sink.take(&chunk[drop..]).inspect_err(|_| body.cancel())?;
+                if drop < len {
+                    let new = if drop == 0 { chunk } else { chunk.subarray(drop, len) };
+                    sink.take(&new).inspect_err(|_| body.cancel())?;
                 }
             }
             Err(e) => {

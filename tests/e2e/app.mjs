@@ -61,10 +61,27 @@ export class ChatPage {
 
   async ready() {
     if ((await this.settled()) !== 'ready') throw new Error(`load failed: ${await this.status()}`);
+    // A downloaded model is written to storage after Ready, while the chat already works: the
+    // checks that follow (reload, stored files, notices) expect it kept or refused.
+    await this.kept();
     // A threaded worker replaced by a one-thread one still gives the right replies, slower to
     // start: the log says so, for who wonders why a check took 30 s longer.
     const fallback = await this.tab.attr('html', 'data-thread-fallback');
     if (fallback) console.log(`       note: the threaded worker was replaced (${fallback}): ${await this.status()}`);
+  }
+
+  /**
+   * Waits until the model is ready and, when it was downloaded, written to storage (or
+   * refused): returns the root's `data-keep`: `kept`, `not-kept`, or '' for a model that was
+   * not downloaded.
+   */
+  async kept(timeout = TIMEOUT) {
+    const { keep } = await this.tab.waitFor(() => {
+      const status = document.querySelector('.app')?.dataset.status;
+      const keep = document.documentElement.dataset.keep ?? '';
+      return status !== 'ready' || keep === 'writing' ? null : { keep };
+    }, null, { timeout, what: 'the downloaded model to be kept on the device' });
+    return keep;
   }
 
   async alert() {

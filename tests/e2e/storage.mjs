@@ -155,6 +155,27 @@ export async function storageChecks({ suite, tab, app, base, hub }) {
     console.log(`       ${status}`);
   });
 
+  await suite.check('a downloaded model is ready before it is kept, then kept whole: the next visit reads it back', async () => {
+    await clearStores(tab);
+    let from = hubLog.length;
+    await app.goto(base + query('auto'));
+    assertEq(await app.kept(), 'kept', 'data-keep once written');
+    // The page's root as it changed: Ready must come while the model is still being written.
+    const states = await tab.evaluate(() => window.__e2e.states);
+    const ready = states.findIndex(([status]) => status === 'ready');
+    const kept = states.findIndex(([, keep]) => keep === 'kept');
+    if (ready < 0 || states[ready][1] !== 'writing' || kept < ready) throw new Error(`status, keep changes: ${JSON.stringify(states)}`);
+    const status = await app.status();
+    if (!/kept on this device/.test(status)) throw new Error(`the ready line does not say it is kept: ${status}`);
+    assertEq(weightGets(from).length, 1, 'weight downloads on the first visit');
+    from = hubLog.length;
+    await tab.reload();
+    await app.ready();
+    assertEq(weightGets(from).length, 0, 'weight downloads on the second visit');
+    if (!/from storage/.test(await app.status())) throw new Error(`second visit: ${await app.status()}`);
+    console.log(`       ${states.map(([s, k, t]) => `${s}/${k || '-'}@${Math.round(t)}`).join(' → ')}`);
+  });
+
   await suite.check('storage=auto keeps the model in the best store this browser has', async () => {
     await clearStores(tab);
     await app.goto(base + query('auto'));

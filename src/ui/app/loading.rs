@@ -1,6 +1,7 @@
 //! Loading a model: from the picker, the page's URL, a retry or a host page's command; the
 //! status line and the announcements that go with it.
 
+use super::super::browser;
 use super::super::embed::HostEvent;
 use super::super::status::LoadStatus;
 use super::App;
@@ -62,6 +63,7 @@ impl App {
         self.model = None;
         self.notice = None;
         self.download_rate.clear();
+        browser::set_root_attribute("keep", "");
         self.worker.send(ToWorker::Load(req));
     }
 

@@ -3,11 +3,11 @@
 
 use super::super::browser;
 use super::super::embed::HostEvent;
-use super::super::format::{load_steps_text, load_timings_json, mb, progress_fraction, progress_text, speed_text, threads_text};
+use super::super::format::{keeping_text, load_steps_text, load_timings_json, mb, progress_fraction, progress_text, speed_text, threads_text};
 use super::super::params::{UrlParams, MAX_DEFAULT_THREADS};
 use super::super::status::LoadStatus;
 use super::{App, Msg};
-use crate::worker::protocol::{FromWorker, ToWorker};
+use crate::worker::protocol::{FromWorker, KeepState, ToWorker};
 use crate::worker::ChatWorker;
 use gloo_worker::{Spawnable, WorkerBridge};
 use yew::prelude::*;
@@ -188,6 +188,21 @@ impl App {
         }
     }
 
+    /// The ready line says while the downloaded model is being written to storage (the chat
+    /// works meanwhile), then that it is kept.
+    fn on_keeping(&mut self, state: KeepState) {
+        browser::set_root_attribute("keep", state.as_str());
+        let LoadStatus::Ready { summary, keeping } = &mut self.status else { return };
+        *keeping = match state {
+            KeepState::Writing { done, total } => Some(keeping_text(done, total)),
+            KeepState::Kept { ms, .. } => {
+                summary.push_str(&format!(" · kept on this device for the next visit ({:.1} s)", ms / 1000.0));
+                None
+            }
+            KeepState::NotKept => None,
+        };
+    }
+
     pub(super) fn on_worker(&mut self, ctx: &Context<Self>, out: FromWorker) {
         match out {
             // A progress report or a failure already on its way when the user pressed Cancel
@@ -218,12 +233,15 @@ impl App {
                 }
                 self.announce = format!("Ready: {summary}");
                 self.emit(HostEvent::Ready { model: info.name.clone() });
-                self.set_status(LoadStatus::Ready { summary });
+                // A downloaded model is written to storage from now on, while the chat works.
+                browser::set_root_attribute("keep", if info.keeping { "writing" } else { "" });
+                let keeping = info.keeping.then(|| keeping_text(0, 1));
+                self.set_status(LoadStatus::Ready { summary, keeping });
                 self.model = Some(info);
                 browser::focus_unless_typing("textarea[aria-label=Message]");
             }
             FromWorker::Notice(n) => match &mut self.status {
-                LoadStatus::Ready { summary } => summary.push_str(&format!(" · {n}")),
+                LoadStatus::Ready { summary, .. } => summary.push_str(&format!(" · {n}")),
                 _ => self.notice = Some(n),
             },
             FromWorker::LoadError(e) => self.fail(e),
@@ -252,6 +270,7 @@ impl App {
             }
             FromWorker::Crashed(e) => self.on_crash(ctx, e),
             FromWorker::Stored(listing) => self.stored = Some(listing),
+            FromWorker::Keeping(state) => self.on_keeping(state),
             // Sizes of a model the picker no longer shows are dropped.
             FromWorker::Sizes(sizes) if Some(&sizes.source) == self.picked.as_ref() => self.sizes = Some(sizes),
             FromWorker::Sizes(_) => {}

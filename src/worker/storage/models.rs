@@ -65,6 +65,15 @@ impl Pending {
             Pending::Memory { body, .. } => body,
         }
     }
+
+    /// The body will be `bytes` long: one allocation for a body held in memory, instead of
+    /// doubling (and copying) its way up to a model's size.
+    pub fn expect_bytes(&mut self, bytes: u64) {
+        if let Pending::Memory { body, .. } = self {
+            // Where that much cannot be had at once, the writes find out for themselves.
+            let _ = body.get_mut().try_reserve_exact(bytes as usize);
+        }
+    }
 }
 
 fn in_memory(to: Store) -> Pending {

@@ -9,11 +9,21 @@
 //   one, or make it fail);
 // - long tasks, where the engine reports them (Chromium);
 // - the page's console errors and warnings;
-// - `__e2e_no_wasm` in the URL takes WebAssembly away from the page.
+// - `__e2e_no_wasm` in the URL takes WebAssembly away from the page;
+// - the app's load status and storage state as they change (`data-status`, `data-keep`).
 (() => {
   // `__e2e_no_wasm` in the page URL: a browser with WebAssembly turned off (Lockdown Mode).
   if (new URLSearchParams(location.search).has('__e2e_no_wasm')) delete window.WebAssembly;
   const e2e = (window.__e2e = { errors: [], downloads: [], clipboard: [], workers: [], longTasks: null });
+
+  // [data-status, data-keep, ms] at every change of either (the app sets them on its root).
+  e2e.states = [];
+  const state = () => [document.querySelector('.app')?.dataset.status ?? '', document.documentElement.dataset.keep ?? ''];
+  new MutationObserver(() => {
+    const [status, keep] = state();
+    const last = e2e.states[e2e.states.length - 1];
+    if (!last || last[0] !== status || last[1] !== keep) e2e.states.push([status, keep, performance.now()]);
+  }).observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ['data-status', 'data-keep'] });
 
   // A page being left aborts what it still loads; some engines (WebKit) report that as errors.
   let leaving = false;
