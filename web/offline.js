@@ -5,8 +5,8 @@
 // takes over and the page reloads once it controls the page. `sw=0` in the page URL turns the
 // service worker off and removes one registered earlier.
 //
-// The service worker's state is on the root element too (`data-sw`: off, unsupported, failed,
-// registered, active), for bug reports and tests.
+// The service worker's state is on the root element too (`data-sw`: off, unsupported, deferred
+// (until the model loading is over), failed, registered, active), for bug reports and tests.
 //
 // Cross-origin isolation, which the page's threads need, on hosts that cannot send its
 // headers: the service worker adds them (sw.js), so every visit it answers is isolated
@@ -55,13 +55,41 @@ async function unregisterAndReload() {
   return true;
 }
 
-/** Registers the service worker; the page starts beside it, never waiting for it. */
+/** The app's load status (`data-status`) once it matches `accept`; `failed` if the app never starts. */
+function appStatus(accept) {
+  const now = () => (root.dataset.start === 'failed' ? 'failed' : document.querySelector('.app')?.dataset.status);
+  return new Promise((resolve) => {
+    const check = () => {
+      const status = now();
+      if (status === undefined || !accept(status)) return false;
+      resolve(status);
+      return true;
+    };
+    if (check()) return;
+    const watch = new MutationObserver(() => check() && watch.disconnect());
+    watch.observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status', 'data-start'] });
+  });
+}
+
+/**
+ * Registers the service worker; the page starts beside it, never waiting for it. Not while
+ * the page loads a model: installing fetches and stores every file of the app (all the worker
+ * builds), which on a first visit held the model's download back by a quarter of its time on
+ * two cores (bench/BROWSER.md). Registered once that load is over; that visit is not reloaded
+ * to be isolated (the next one is).
+ */
 export async function keepAppOffline() {
   const container = navigator.serviceWorker;
   root.dataset.coi = self.crossOriginIsolated ? 'isolated' : isolationOff() ? 'off' : 'unavailable';
   if (!container) return (root.dataset.sw = 'unsupported');
-  if (!self.crossOriginIsolated && !isolationOff() && window.top === window && !container.controller) {
-    root.dataset.coi = 'pending';
+  const wouldIsolate = !self.crossOriginIsolated && !isolationOff() && window.top === window && !container.controller;
+  // Until the app says whether it loads a model, a reload to isolate it may come.
+  if (wouldIsolate) root.dataset.coi = 'pending';
+  if ((await appStatus(() => true)) === 'loading') {
+    if (wouldIsolate) root.dataset.coi = 'next-visit';
+    root.dataset.sw = 'deferred';
+    await appStatus((status) => status !== 'loading');
+  } else if (wouldIsolate) {
     container.addEventListener('controllerchange', isolateOnTakeover, { once: true });
   }
   try {
