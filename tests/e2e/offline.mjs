@@ -96,6 +96,13 @@ export async function offlineChecks({ suite, tab, app, hub, conversation }) {
         swMissing = missing;
         return { missing };
       }
+      // A first visit that loads a model registers the service worker after the load: its
+      // install (every file of the app) would hold the download back.
+      const states = await tab.evaluate(() => window.__e2e.states);
+      const readyAt = states.findIndex(([status]) => status === 'ready');
+      const deferred = states.findIndex(([status, , sw]) => status === 'loading' && sw === 'deferred');
+      const registered = states.findIndex(([, , sw]) => sw === 'registered' || sw === 'active');
+      if (deferred < 0 || readyAt < 0 || registered < readyAt) throw new Error(`service worker registered during the load: [status, keep, sw, ms] ${JSON.stringify(states)}`);
       const files = await tab.evaluate(async (prefix) => {
         const name = (await caches.keys()).find((k) => k.startsWith(prefix));
         return (await (await caches.open(name)).keys()).map((r) => new URL(r.url).pathname.split('/').pop()).sort();
@@ -124,7 +131,7 @@ export async function offlineChecks({ suite, tab, app, hub, conversation }) {
   const noServiceWorker = () => ({ notRun: `this engine runs no service worker here (${swMissing}); the app works online as before` });
 
   let precached = null;
-  await check('offline after one visit: with the site and the Hub unreachable, a reload opens the app, loads the stored model and replies like transformers; a model not stored says so', async () => {
+  await check('offline after one visit (its service worker registered once the model had loaded): with the site and the Hub unreachable, a reload opens the app, loads the stored model and replies like transformers; a model not stored says so', async () => {
     const r = await offlineVisit({ dir: dist, prefix: '/' }, 'dist');
     if (r.missing) return noServiceWorker();
     precached = r.files;

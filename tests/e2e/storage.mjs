@@ -173,7 +173,7 @@ export async function storageChecks({ suite, tab, app, base, hub }) {
     await app.ready();
     assertEq(weightGets(from).length, 0, 'weight downloads on the second visit');
     if (!/from storage/.test(await app.status())) throw new Error(`second visit: ${await app.status()}`);
-    console.log(`       ${states.map(([s, k, t]) => `${s}/${k || '-'}@${Math.round(t)}`).join(' → ')}`);
+    console.log(`       ${states.map(([s, k, , t]) => `${s}/${k || '-'}@${Math.round(t)}`).join(' → ')}`);
   });
 
   await suite.check('storage=auto keeps the model in the best store this browser has', async () => {

@@ -16,14 +16,15 @@
   if (new URLSearchParams(location.search).has('__e2e_no_wasm')) delete window.WebAssembly;
   const e2e = (window.__e2e = { errors: [], downloads: [], clipboard: [], workers: [], longTasks: null });
 
-  // [data-status, data-keep, ms] at every change of either (the app sets them on its root).
+  // [data-status, data-keep, data-sw, ms] at every change of one of them (set on the page's root
+  // by the app and by offline.js).
   e2e.states = [];
-  const state = () => [document.querySelector('.app')?.dataset.status ?? '', document.documentElement.dataset.keep ?? ''];
+  const state = () => [document.querySelector('.app')?.dataset.status ?? '', document.documentElement.dataset.keep ?? '', document.documentElement.dataset.sw ?? ''];
   new MutationObserver(() => {
-    const [status, keep] = state();
+    const now = state();
     const last = e2e.states[e2e.states.length - 1];
-    if (!last || last[0] !== status || last[1] !== keep) e2e.states.push([status, keep, performance.now()]);
-  }).observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ['data-status', 'data-keep'] });
+    if (!last || now.some((v, i) => v !== last[i])) e2e.states.push([...now, performance.now()]);
+  }).observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ['data-status', 'data-keep', 'data-sw'] });
 
   // A page being left aborts what it still loads; some engines (WebKit) report that as errors.
   let leaving = false;
