@@ -74,9 +74,9 @@ function appStatus(accept) {
 /**
  * Registers the service worker; the page starts beside it, never waiting for it. Not while
  * the page loads a model: installing fetches and stores every file of the app (all the worker
- * builds), which on a first visit held the model's download back by a quarter of its time on
- * two cores (bench/BROWSER.md). Registered once that load is over; that visit is not reloaded
- * to be isolated (the next one is).
+ * builds), which on a first visit competes with the model's download for the same cores and
+ * holds it back (measured in bench/BROWSER.md). Registered once that load is over; that visit
+ * is not reloaded to be isolated (the next one is).
  */
 export async function keepAppOffline() {
   const container = navigator.serviceWorker;
