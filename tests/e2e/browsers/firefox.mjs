@@ -22,7 +22,15 @@ class FirefoxTab extends Tab {
   }
 
   async goto(url) {
-    await this.page.goto(url, { waitUntil: 'load' });
+    // Firefox's BiDi navigate has been seen to never answer (once in a CI run, the page's load
+    // then unknown): bounded, and asked once more, said in the log so it is not hidden.
+    try {
+      await this.page.goto(url, { waitUntil: 'load', timeout: 60_000 });
+    } catch (e) {
+      if (!/timed? ?out/i.test(String(e))) throw e;
+      console.log(`       note: Firefox did not report the navigation to ${url} as loaded (${String(e).slice(0, 120)}); navigating again`);
+      await this.page.goto(url, { waitUntil: 'load', timeout: 60_000 });
+    }
   }
 
   async reload() {
