@@ -36,6 +36,8 @@ export class ChatPage {
       // A page still loading may be the reload itself, whose start.js has not run yet (and an
       // engine may show an empty document in between): the app's page always says its state.
       if (document.readyState !== 'complete') return null;
+      // A new tab's about:blank is still showing until the navigation commits (seen in Firefox).
+      if (location.protocol === 'about:') return null;
       const coi = document.documentElement.dataset.coi;
       if (!coi) return document.querySelector('script[src*="start.js"]') ? null : 'none';
       return coi === 'pending' || coi === 'reloading' ? null : coi;

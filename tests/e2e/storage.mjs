@@ -8,9 +8,16 @@ import { hubLog, TEST_REPO, weightGets } from './servers.mjs';
 export const STORE_NAME = 'dialogpt-models-v1';
 export const IDB_NAME = 'dialogpt-models';
 
-/** What this engine offers the page: { opfs, idb, cache }. */
+/**
+ * What this engine offers the page: { opfs, idb, cache }. Asked of the app's own page once it is
+ * there: OPFS and the Cache API exist only in a secure context, so a probe of a blank document
+ * between two loads would say no to both.
+ */
 export function storageSupport(tab) {
-  return tab.evaluate(async () => ({ opfs: !!(navigator.storage && navigator.storage.getDirectory), idb: !!self.indexedDB, cache: !!self.caches }));
+  return tab.waitFor(() => {
+    if (!self.isSecureContext || !/^https?:/.test(location.protocol) || !document.querySelector('script[src*="start.js"]')) return null;
+    return { opfs: !!(navigator.storage && navigator.storage.getDirectory), idb: !!self.indexedDB, cache: !!self.caches };
+  }, null, { what: "the app's page in a secure context, to probe its storage" });
 }
 
 /**
