@@ -6,27 +6,43 @@
 # E2E_BROWSERS="firefox" (a space-separated list) runs the browser suites in those alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage's wall time, printed at the end (or at the failure): CI must stay well under its
+# limit, and this says where the time goes.
+stages=() stage_name="setup" stage_start=$SECONDS
+stage() {
+  stages+=("$(printf '%5d s  %s' $((SECONDS - stage_start)) "$stage_name")")
+  stage_name=$1 stage_start=$SECONDS
+  echo "== $1"
+}
+report() {
+  stages+=("$(printf '%5d s  %s' $((SECONDS - stage_start)) "$stage_name")")
+  echo "== time per stage (total $SECONDS s)"
+  printf '   %s\n' "${stages[@]}"
+}
+trap report EXIT
 scripts/setup.sh native
-echo "== native tests"
+stage "native tests"
 cargo test --all-targets
-echo "== engine builds for wasm32-unknown-unknown"
+stage "engine builds for wasm32-unknown-unknown"
 cargo build --target wasm32-unknown-unknown --lib
-echo "== quantized kernels on wasm32 (scalar + simd128 paths, in node)"
+stage "quantized kernels on wasm32 (scalar + simd128 paths, in node)"
 tests/wasm-kernels/run.sh
-echo "== the same with the relaxed-SIMD kernels (the worker_relaxed build)"
+stage "the same with the relaxed-SIMD kernels (the worker_relaxed build)"
 KERNEL_FEATURES=relaxed-simd tests/wasm-kernels/run.sh
-echo "== the same on 2 threads sharing one memory (the worker_threads build, with its split paths)"
+stage "web tools (trunk, wasm-bindgen, wasm-opt, nightly std; each skipped when present)"
 scripts/setup.sh web
+stage "the same on 2 threads sharing one memory (the worker_threads build, with its split paths)"
 THREADS=2 tests/wasm-kernels/run.sh
-echo "== web app: build (trunk)"
+stage "browsers and the e2e packages (each skipped when present)"
 scripts/setup.sh e2e
+stage "web app: build (trunk), then the sub-path build"
 scripts/build-web.sh
 # The same app built for a fixed sub-path, served from there in the e2e test.
 scripts/build-web.sh --public-url /sub/path/ --dist target/dist-subpath
 for browser in ${E2E_BROWSERS:-chromium firefox webkit}; do
-  echo "== end-to-end in $browser"
+  stage "end-to-end in $browser"
   node tests/e2e/run.mjs --browser "$browser"
-  echo "== faults and hostile input in $browser"
+  stage "faults and hostile input in $browser"
   node tests/e2e/faults.mjs --browser "$browser"
 done
-echo "== all tests passed"
+stage "all tests passed"
