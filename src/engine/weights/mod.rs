@@ -6,6 +6,7 @@
 //! source file at a time, so a 3 GB checkpoint converts inside a 4 GB wasm heap.
 
 pub mod byte_ranges;
+pub mod f16_widen;
 pub mod file_format;
 pub mod gguf_shards;
 pub mod gguf_split;
@@ -16,6 +17,7 @@ pub mod safetensors_stream;
 pub mod store;
 pub mod torch_legacy;
 pub mod torch_zip;
+pub mod transpose;
 
 use super::error::Result;
 use candle_core::quantized::QTensor;
@@ -45,10 +47,7 @@ impl FloatDtype {
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect(),
-            FloatDtype::F16 => bytes
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
+            FloatDtype::F16 => f16_widen::f16_to_f32(bytes),
             FloatDtype::BF16 => bytes
                 .chunks_exact(2)
                 .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())

@@ -3,10 +3,11 @@
 //! GGUF writer.
 
 use super::names::map_hub_name;
+use super::transpose::transpose;
 use super::{check_block_bytes, qtensor_from_bytes, FloatDtype, TensorSink};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::kernels::{BlockType, Matrix};
-use crate::engine::q8_0_quantizer::quantize_q8_0;
+use crate::engine::q8_0_quantizer::{quantize_q8_0, quantize_q8_0_transposed};
 use crate::engine::quantize::Quantization;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
@@ -123,17 +124,6 @@ impl WeightStore {
     }
 }
 
-/// `[rows, cols]` row-major `src` to `[cols, rows]`.
-fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0f32; src.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = src[r * cols + c];
-        }
-    }
-    out
-}
-
 impl TensorSink for WeightStore {
     fn wants(&self, name: &str) -> bool {
         is_gguf_name(name) || map_hub_name(name).is_some()
@@ -147,18 +137,25 @@ impl TensorSink for WeightStore {
         };
         let mut values = dtype.to_f32(bytes);
         let mut shape = shape.to_vec();
+        let mut pending_transpose = None;
         if transposed {
             let [rows, cols] = shape[..] else {
                 return Err(EngineError::ShapeMismatch { name: name.into(), got: shape, expected: vec![0, 0] });
             };
-            values = transpose(&values, rows, cols);
+            pending_transpose = Some((rows, cols));
             shape = vec![cols, rows];
         }
         let block = self.quant.block_type_for(&target, &shape);
-        if let (BlockType::Q8_0, &[_, cols]) = (block, shape.as_slice()) {
-            let bytes = quantize_q8_0(&values, cols);
+        if let (BlockType::Q8_0, &[_, row_len]) = (block, shape.as_slice()) {
+            let bytes = match pending_transpose {
+                Some((rows, cols)) => quantize_q8_0_transposed(&values, rows, cols),
+                None => quantize_q8_0(&values, row_len),
+            };
             self.tensors.insert(target, StoredTensor::Blocks { dtype: GgmlDType::Q8_0, dims: shape, bytes });
             return Ok(());
+        }
+        if let Some((rows, cols)) = pending_transpose {
+            values = transpose(&values, rows, cols);
         }
         let tensor = Tensor::from_vec(values, shape.as_slice(), &Device::Cpu)?;
         let q = QTensor::quantize(&tensor, block.to_ggml())?;

@@ -41,6 +41,8 @@ pub extern "C" fn run() -> u32 {
     ));
     f16_conversion_is_exact();
     quantizer_matches_scalar();
+    weight_quantizer_matches_scalar();
+    checkpoint_f16_widening_is_exact();
     // The simd128 attention loops (heads of 64, and 24: the 8-column tail), prompt and decode.
     for (heads, width, steps) in attention::CASES {
         attention::check(heads, width, steps).unwrap();
@@ -129,6 +131,57 @@ fn quantizer_matches_scalar() {
         }
     }
     say("activation quantizer: same as the scalar formula");
+}
+
+/// The simd128 q8_0 weight quantizer (a Hub checkpoint's default conversion) against its scalar
+/// definition, byte for byte, straight and transposed: exact halves after scaling, zeros, a
+/// zero block, NaN, both infinities, -0 and values of every magnitude.
+fn weight_quantizer_matches_scalar() {
+    use dialogpt_web::engine::q8_0_quantizer::{quantize_block_scalar, quantize_q8_0, quantize_q8_0_transposed, BLOCK_BYTES};
+    let (rows, cols) = (96, 4096);
+    let mut x: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919 % 2003) as f32 - 1001.0) * 10f32.powi((i % 13) as i32 - 8)).collect();
+    // Ties: with amax 127 a weight's quant is the weight itself (d = 1), with 254 its half.
+    x[..32].iter_mut().enumerate().for_each(|(i, v)| *v = if i == 0 { 127.0 } else { i as f32 - 16.5 });
+    x[32..64].iter_mut().enumerate().for_each(|(i, v)| *v = if i == 0 { -254.0 } else { 2.0 * i as f32 - 31.0 });
+    x[64..96].fill(0.0);
+    x[100] = f32::NAN;
+    x[200] = f32::INFINITY;
+    x[300] = f32::NEG_INFINITY;
+    x[400] = -0.0;
+    let scalar = |values: &[f32]| -> Vec<u8> {
+        let mut out = vec![0u8; values.len() / 32 * BLOCK_BYTES];
+        for (xb, ob) in values.chunks_exact(32).zip(out.chunks_exact_mut(BLOCK_BYTES)) {
+            quantize_block_scalar(xb.try_into().unwrap(), ob.try_into().unwrap());
+        }
+        out
+    };
+    let straight = quantize_q8_0(&x, cols);
+    let want = scalar(&x);
+    if let Some(b) = (0..want.len() / BLOCK_BYTES).find(|&b| straight[b * BLOCK_BYTES..][..BLOCK_BYTES] != want[b * BLOCK_BYTES..][..BLOCK_BYTES]) {
+        panic!("q8_0 weight block {b}: {:?}, the scalar code gives {:?}", &straight[b * BLOCK_BYTES..][..BLOCK_BYTES], &want[b * BLOCK_BYTES..][..BLOCK_BYTES]);
+    }
+    let mut transposed = vec![0f32; x.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            transposed[c * rows + r] = x[r * cols + c];
+        }
+    }
+    assert!(quantize_q8_0_transposed(&x, rows, cols) == scalar(&transposed), "q8_0 of the transpose differs from the scalar code");
+    say(&format!("q8_0 weight quantizer: {} blocks, straight and transposed, same bytes as the scalar code", 2 * want.len() / BLOCK_BYTES));
+}
+
+/// A Hub fp16 checkpoint's values widened eight at a time against `half`, bit for bit: every
+/// f16 pattern (infinities and NaNs included), then a length that leaves a partial group.
+fn checkpoint_f16_widening_is_exact() {
+    use dialogpt_web::engine::weights::f16_widen::f16_to_f32;
+    let bytes: Vec<u8> = (0..=u16::MAX).chain(0x3c00..0x3c05).flat_map(u16::to_le_bytes).collect();
+    let got = f16_to_f32(&bytes);
+    assert_eq!(got.len(), bytes.len() / 2);
+    for (i, (g, b)) in got.iter().zip(bytes.chunks_exact(2)).enumerate() {
+        let want = half::f16::from_le_bytes([b[0], b[1]]).to_f32();
+        assert!(g.to_bits() == want.to_bits(), "value {i} ({:#06x}): {g:e}, half gives {want:e}", u16::from_le_bytes([b[0], b[1]]));
+    }
+    say(&format!("checkpoint f16 -> f32: all {} values exact", got.len()));
 }
 
 /// A buffer of `len` bytes for the host to fill (never freed: one file per process).
