@@ -814,7 +814,9 @@ async function benchLoads(label, source) {
     if (e === 'ours') {
       const r = await oursWaitReady(page);
       if (r.from_cache !== cached) throw new Error(`ours: expected a ${cached ? 'stored' : 'downloaded'} model`);
-      return { page_ms: r.page_to_ready_ms, engine_ms: r.worker_load_ms, stages: r.stages, kept_ms: r.page_to_kept_ms };
+      // The worker's wasm memory at Ready: it never shrinks, so it is the load's peak there.
+      const wasm_mb = r.model_memory_bytes == null ? null : Math.round(r.model_memory_bytes / 2 ** 20);
+      return { page_ms: r.page_to_ready_ms, engine_ms: r.worker_load_ms, stages: r.stages, kept_ms: r.page_to_kept_ms, wasm_mb };
     }
     await page.waitForFunction(() => window.bench, null, { timeout: TIMEOUT });
     const r = await page.evaluate(([url]) => window.bench.load(url, { threads: 1 }), [ggufUrl]);
@@ -875,7 +877,7 @@ async function benchLoads(label, source) {
       }
       res.pairs.push(pair);
       const show = (k) => live.map((e) => `${e} ${pair[k][e].page_ms.toFixed(0)}`).join(', ');
-      log(`   pair ${i + 1}: warm ${show('warm')} ms; cold ${show('cold')} ms (ours kept at ${pair.cold.ours.kept_ms?.toFixed(0)} ms); ours' steps warm ${JSON.stringify(pair.warm.ours.stages)} cold ${JSON.stringify(pair.cold.ours.stages)}`);
+      log(`   pair ${i + 1}: warm ${show('warm')} ms; cold ${show('cold')} ms (ours kept at ${pair.cold.ours.kept_ms?.toFixed(0)} ms; ours' wasm memory warm ${pair.warm.ours.wasm_mb} MB, cold ${pair.cold.ours.wasm_mb} MB); ours' steps warm ${JSON.stringify(pair.warm.ours.stages)} cold ${JSON.stringify(pair.cold.ours.stages)}`);
     }
   } finally {
     for (const e of Object.keys(warm)) {

@@ -137,6 +137,8 @@ impl TensorSink for WeightStore {
         };
         let mut values = dtype.to_f32(bytes);
         let mut shape = shape.to_vec();
+        // A Conv1D weight bound for q8_0 is quantized from its stored layout, never copied
+        // transposed (quantize_q8_0_transposed); other targets transpose first.
         let mut pending_transpose = None;
         if transposed {
             let [rows, cols] = shape[..] else {
