@@ -63,3 +63,9 @@ pub fn names(store: &WeightStore) -> Vec<String> {
     n.sort();
     n
 }
+
+/// The last position's logits of `prompt` through the model `loaded` builds.
+pub fn logits(loaded: LoadedModel, prompt: &[u32]) -> Vec<f32> {
+    let mut m = dialogpt_web::engine::model::Gpt2Model::from_store(&loaded.config, loaded.store).unwrap();
+    m.forward(prompt).unwrap()
+}
